@@ -1,0 +1,75 @@
+# The shop's everyday commands. `make help` lists them.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := config.settings
+
+# A Python of 3.12 or later: from PATH first, then from pyenv's versions.
+PYTHON ?= $(shell \
+	for c in python3.13 python3.12 python3 python; do \
+	  p=$$(command -v $$c 2>/dev/null) || continue; \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
+	done; \
+	root=$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv); \
+	for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
+	done)
+
+.PHONY: help venv run test lint fmt migrate seed static check clean bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "error: Python 3.12 or later is required (Django 6.1). Install one, or pass PYTHON=/path/to/python3.12." >&2; \
+	  exit 1; fi
+	@if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	  rm -rf $(VENV); echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+static: venv ## Collect static files (WhiteNoise, fingerprinted and compressed)
+	@$(PY) manage.py collectstatic --noinput -v0
+
+migrate: venv ## Apply database migrations
+	$(PY) manage.py migrate --noinput
+
+seed: migrate ## Load the demo store (idempotent)
+	$(PY) manage.py seed_demo
+
+run: export DJANGO_DEBUG ?= 1
+run: seed static ## Set up, load the demo store and serve it on http://127.0.0.1:8000
+	@echo ""
+	@echo "  The shop is at      http://$(HOST):$(PORT)/"
+	@echo "  Django admin is at  http://$(HOST):$(PORT)/admin/"
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
+test: static ## Set up and run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: venv ## Lint, system checks and missing migrations
+	$(VENV)/bin/ruff check .
+	DJANGO_SECRET_KEY=check $(PY) manage.py check
+	DJANGO_SECRET_KEY=check $(PY) manage.py makemigrations --check --dry-run
+
+lint: venv ## Lint with ruff
+	$(VENV)/bin/ruff check .
+
+fmt: venv ## Format and fix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: venv ## Run the benchmarks (needs PostgreSQL: set DATABASE_URL)
+	$(PY) bench/storefront.py
+
+clean: ## Remove the virtualenv, collected static files and caches
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

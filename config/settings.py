@@ -1,0 +1,258 @@
+"""
+Settings for the shop, driven entirely by environment variables.
+
+Production is a set of environment values, not another module: every variable
+is listed, with a comment, in `.env.example`.
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local `.env` is read when present; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# ---------------------------------------------------------------------------
+# Core
+# ---------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Only development may fall back to a throwaway key; production must set one.
+SECRET_KEY = env(
+    "DJANGO_SECRET_KEY",
+    default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET,
+)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+    "django.contrib.postgres",
+    "django.contrib.humanize",
+    "accounts",
+    "shop",
+    "analytics",
+    "adminpanel",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "shop:home"
+LOGOUT_REDIRECT_URL = "shop:home"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "shop.context_processors.shop",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------
+# Database: SQLite is the embedded default; any PostgreSQL URL works as-is,
+# including Supabase's pooler (add ?sslmode=require to the URL).
+# ---------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Persistent connections buy nothing on SQLite and hold file locks.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif env("DATABASE_SSLMODE", default=""):
+    DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = env("DATABASE_SSLMODE")
+
+# ---------------------------------------------------------------------------
+# Cache: Redis when REDIS_URL is set, local memory otherwise.
+# ---------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "shop",
+        }
+    }
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# ---------------------------------------------------------------------------
+# Security and CloudFront. Forwarded headers are trusted only when told to.
+# ---------------------------------------------------------------------------
+SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
+# Sources added to the Content-Security-Policy (e.g. a media CDN host).
+CSP_EXTRA_IMG_SRC = env.list("CSP_EXTRA_IMG_SRC", default=[])
+
+# ---------------------------------------------------------------------------
+# Internationalisation and the shop
+# ---------------------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env("TIME_ZONE", default="Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+SHOP_NAME = env("SHOP_NAME", default="Northwind Goods")
+SHOP_CURRENCY = env("SHOP_CURRENCY", default="GBP")
+# Flat shipping rates: code -> (label, price).
+SHOP_SHIPPING_METHODS = {
+    "standard": ("Standard delivery (3-5 days)", Decimal(env("SHIPPING_STANDARD", default="4.95"))),
+    "express": ("Express delivery (next day)", Decimal(env("SHIPPING_EXPRESS", default="9.95"))),
+}
+SHOP_PAYMENT_PROVIDERS = env.list(
+    "SHOP_PAYMENT_PROVIDERS", default=["shop.payments.CashOnDelivery"]
+)
+SHOP_PAGE_SIZE = 24
+SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)
+SHOP_CACHE_SECONDS = env.int("SHOP_CACHE_SECONDS", default=300)
+
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+if EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+
+# ---------------------------------------------------------------------------
+# AWS: one endpoint override (AWS_ENDPOINT_URL) reaches LocalStack, moto's
+# server or, when unset, real AWS. See config/aws.py.
+# ---------------------------------------------------------------------------
+AWS_REGION = env("AWS_REGION", default=env("AWS_DEFAULT_REGION", default="eu-west-2"))
+AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default="")
+# Port of the local AWS stand-in that `make run` starts when no endpoint is set.
+AWS_LOCAL_PORT = env.int("AWS_LOCAL_PORT", default=5005)
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_ARCHIVE_BUCKET = env("AWS_ARCHIVE_BUCKET", default="shop-archive")
+AWS_ARCHIVE_PREFIX = env("AWS_ARCHIVE_PREFIX", default="archive")
+
+# ---------------------------------------------------------------------------
+# Static and media
+# ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = env("MEDIA_URL", default="/media/")
+MEDIA_ROOT = BASE_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "region_name": AWS_REGION,
+            "endpoint_url": AWS_ENDPOINT_URL or None,
+            "custom_domain": env("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            "querystring_auth": False,
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "max-age=86400"},
+        },
+    }
+WHITENOISE_MAX_AGE = 31536000 if not DEBUG else 0
+
+# ---------------------------------------------------------------------------
+# Cognito (accounts issue)
+# ---------------------------------------------------------------------------
+COGNITO_USER_POOL_ID = env("COGNITO_USER_POOL_ID", default="")
+COGNITO_CLIENT_ID = env("COGNITO_CLIENT_ID", default="")
+COGNITO_CLIENT_SECRET = env("COGNITO_CLIENT_SECRET", default="")
+COGNITO_DOMAIN = env("COGNITO_DOMAIN", default="")
+COGNITO_STAFF_GROUP = env("COGNITO_STAFF_GROUP", default="staff")
+COGNITO_ADMIN_GROUP = env("COGNITO_ADMIN_GROUP", default="admin")
+COGNITO_TIMEOUT = env.float("COGNITO_TIMEOUT", default=3.0)
+# Where `cognito_bootstrap` records the IDs of a locally provisioned pool.
+COGNITO_LOCAL_CONFIG = BASE_DIR / ".local" / "cognito.json"
+
+# ---------------------------------------------------------------------------
+# Analytics (clickstream issue)
+# ---------------------------------------------------------------------------
+ANALYTICS_ENABLED = env.bool("ANALYTICS_ENABLED", default=True)
+ANALYTICS_SINKS = env.list(
+    "ANALYTICS_SINKS", default=["analytics.sinks.DatabaseSink"]
+)
+
+# ---------------------------------------------------------------------------
+# Logging: to stderr, never passwords or tokens.
+# ---------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.urls import include, path
+from django.views.static import serve
+
+from shop import views as shop_views
+from shop.sitemaps import CategorySitemap, ProductSitemap
+
+sitemaps = {"products": ProductSitemap, "categories": CategorySitemap}
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", shop_views.healthz, name="healthz"),
+    path("robots.txt", shop_views.robots_txt, name="robots_txt"),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("accounts/", include("accounts.urls")),
+    path("analytics/", include("analytics.urls")),
+    path("dashboard/", include("adminpanel.urls")),
+    path("", include("shop.urls")),
+]
+
+if not settings.STORAGES["default"]["BACKEND"].startswith("storages."):
+    # Local media (generated demo images) are served by Django itself; with
+    # S3 they come from the bucket or CloudFront instead.
+    urlpatterns += [
+        path(
+            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
+
+handler404 = "shop.views.page_not_found"
+handler500 = "shop.views.server_error"

@@ -1,0 +1,56 @@
+"""
+Versioned caching of catalogue reads.
+
+Every cached catalogue entry carries the current catalogue version in its
+key; bumping the version (on any product, variant, image or category change)
+makes every old entry unreachable at once, with no key scans.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+VERSION_KEY = "catalogue:version"
+
+
+def catalogue_version() -> int:
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, 1, timeout=None)
+            version = cache.get(VERSION_KEY) or 1
+        return version
+    except Exception:
+        # A cache outage must not take the catalogue down with it.
+        return 0
+
+
+def catalogue_bump() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.add(VERSION_KEY, 2, timeout=None)
+    except Exception:
+        pass
+
+
+def catalogue_cached(key: str, compute: Callable[[], Any], *, version: int | None = None):
+    """Return the cached value for `key`, computing and storing it on a miss."""
+    if version is None:
+        version = catalogue_version()
+    if version == 0:
+        return compute()
+    full_key = f"catalogue:{version}:{key}"
+    try:
+        value = cache.get(full_key)
+    except Exception:
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(full_key, value, timeout=settings.SHOP_CACHE_SECONDS)
+        except Exception:
+            pass
+    return value

@@ -1,0 +1,111 @@
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+
+from .selectors import SORTS, ListingFilters
+from .services import MAX_LINE_QUANTITY
+
+
+class ListingForm(forms.Form):
+    """Sort and filters for category and search listings (GET)."""
+
+    sort = forms.ChoiceField(
+        choices=[(k, v[0]) for k, v in SORTS.items()], required=False
+    )
+    min_price = forms.DecimalField(
+        min_value=0, max_value=Decimal("1000000"), decimal_places=2, required=False
+    )
+    max_price = forms.DecimalField(
+        min_value=0, max_value=Decimal("1000000"), decimal_places=2, required=False
+    )
+    in_stock = forms.BooleanField(required=False)
+
+    def filters(self) -> ListingFilters:
+        """The valid filters; invalid values are ignored rather than failing."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return ListingFilters(
+            sort=data.get("sort") or "featured",
+            min_price=data.get("min_price"),
+            max_price=data.get("max_price"),
+            in_stock=bool(data.get("in_stock")),
+        )
+
+
+class AddToCartForm(forms.Form):
+    variant = forms.IntegerField(min_value=1, max_value=2**62)
+    quantity = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_LINE_QUANTITY,
+        initial=1,
+        error_messages={
+            "min_value": "Choose a quantity of at least 1.",
+            "max_value": f"You can buy at most {MAX_LINE_QUANTITY} at once.",
+            "invalid": "Enter a whole number.",
+        },
+    )
+
+
+class CartLineForm(forms.Form):
+    quantity = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_LINE_QUANTITY,
+        error_messages={
+            "min_value": "A quantity cannot be negative.",
+            "max_value": f"You can buy at most {MAX_LINE_QUANTITY} of one item.",
+            "invalid": "Enter a whole number.",
+        },
+    )
+
+
+class CheckoutForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    full_name = forms.CharField(label="Full name", max_length=150)
+    phone = forms.CharField(max_length=40, required=False)
+    address_line1 = forms.CharField(label="Address", max_length=200)
+    address_line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    city = forms.CharField(label="Town or city", max_length=100)
+    postcode = forms.CharField(max_length=20)
+    country = forms.ChoiceField(
+        choices=[
+            ("GB", "United Kingdom"),
+            ("IE", "Ireland"),
+            ("FR", "France"),
+            ("DE", "Germany"),
+            ("NL", "Netherlands"),
+            ("ES", "Spain"),
+            ("US", "United States"),
+        ],
+        initial="GB",
+    )
+    shipping_method = forms.ChoiceField(widget=forms.RadioSelect)
+    payment_method = forms.ChoiceField(widget=forms.RadioSelect)
+    checkout_token = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=16)
+
+    def __init__(self, *args, payment_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["shipping_method"].choices = [
+            (code, f"{label} — {settings.SHOP_CURRENCY} {price}")
+            for code, (label, price) in settings.SHOP_SHIPPING_METHODS.items()
+        ]
+        self.fields["shipping_method"].initial = next(iter(settings.SHOP_SHIPPING_METHODS))
+        self.fields["payment_method"].choices = list(payment_choices)
+        if payment_choices:
+            self.fields["payment_method"].initial = payment_choices[0][0]
+        autocomplete = {
+            "email": "email",
+            "full_name": "name",
+            "phone": "tel",
+            "address_line1": "address-line1",
+            "address_line2": "address-line2",
+            "city": "address-level2",
+            "postcode": "postal-code",
+            "country": "country",
+        }
+        for name, value in autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = value
+
+
+class OrderLookupForm(forms.Form):
+    number = forms.CharField(label="Order number", max_length=20)
+    email = forms.EmailField(max_length=254)

@@ -1,0 +1,340 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Category(models.Model):
+    """A node in the catalogue tree."""
+
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, related_name="children", on_delete=models.PROTECT
+    )
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    # The slugs from the root to this node, "a/b/c": lets a listing find all
+    # descendants with one indexed prefix query instead of walking the tree.
+    path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["path", "position"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="category_not_own_parent"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("shop:category", kwargs={"slug": self.slug})
+
+    def clean(self):
+        node = self.parent
+        while node is not None:
+            if node.pk == self.pk and self.pk is not None:
+                raise ValidationError({"parent": "A category cannot sit under itself."})
+            node = node.parent
+
+    def save(self, *args, **kwargs):
+        # `path` and `depth` are derived from the parent chain, so they are
+        # kept here: the admin, loaders and seeders all save categories.
+        old_path = self.path
+        self.path = f"{self.parent.path}/{self.slug}" if self.parent else self.slug
+        self.depth = self.parent.depth + 1 if self.parent else 0
+        super().save(*args, **kwargs)
+        if old_path and old_path != self.path:
+            for child in self.children.all():
+                child.save()
+
+    def ancestors(self) -> list["Category"]:
+        """From the root down to this category, for breadcrumbs."""
+        slugs = self.path.split("/")
+        by_slug = {c.slug: c for c in Category.objects.filter(slug__in=slugs)}
+        return [by_slug[s] for s in slugs if s in by_slug]
+
+    def descendant_filter(self, prefix: str = "") -> Q:
+        """A filter matching this category and everything below it."""
+        return Q(**{f"{prefix}path": self.path}) | Q(
+            **{f"{prefix}path__startswith": self.path + "/"}
+        )
+
+
+class ProductQuerySet(models.QuerySet):
+    def available(self):
+        return self.filter(is_active=True)
+
+    def in_category(self, category: Category):
+        return self.filter(category__in=Category.objects.filter(category.descendant_filter()))
+
+    def with_listing_data(self):
+        """Annotate what a product card shows, in the same single query."""
+        return self.select_related("category").annotate(
+            min_price=models.Min("variants__price"),
+            max_compare_at=models.Max("variants__compare_at_price"),
+            total_stock=models.Sum("variants__stock"),
+        )
+
+
+class Product(models.Model):
+    category = models.ForeignKey(
+        Category, related_name="products", on_delete=models.PROTECT
+    )
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True, db_index=True)
+    is_featured = models.BooleanField(default=False)
+    # Denormalised for sorting by best-selling; kept by order_place/cancel.
+    units_sold = models.PositiveIntegerField(default=0, editable=False)
+    # Denormalised for listings: the first image and the lowest price.
+    primary_image_url = models.CharField(max_length=1000, blank=True, editable=False)
+    price_from = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0"), editable=False
+    )
+    in_stock = models.BooleanField(default=False, editable=False)
+    # Weighted full-text document (name A, SKUs B, description C), written by
+    # shop.services.product_index_refresh; GIN-indexed on PostgreSQL.
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["is_active", "-created_at"]),
+            models.Index(fields=["is_active", "price_from"]),
+            models.Index(fields=["is_active", "-units_sold"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("shop:product", kwargs={"slug": self.slug})
+
+
+class ProductVariant(models.Model):
+    product = models.ForeignKey(Product, related_name="variants", on_delete=models.CASCADE)
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    # Option values such as {"size": "M", "colour": "Blue"}.
+    options = models.JSONField(default=dict, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    compare_at_price = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    stock = models.IntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="variant_stock_gte_0"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_gte_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.product.name} ({self.label})" if self.options else self.product.name
+
+    @property
+    def label(self) -> str:
+        return " / ".join(str(v) for v in self.options.values()) or "Default"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def on_sale(self) -> bool:
+        return self.compare_at_price is not None and self.compare_at_price > self.price
+
+
+def product_image_path(instance, filename):
+    return f"products/{instance.product_id}/{filename}"
+
+
+class ProductImage(models.Model):
+    """A stored file or an external URL (kept as-is from imported catalogues)."""
+
+    product = models.ForeignKey(Product, related_name="images", on_delete=models.CASCADE)
+    image = models.ImageField(upload_to=product_image_path, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    alt = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(image="") | ~Q(url=""), name="image_has_file_or_url"
+            )
+        ]
+
+    def __str__(self):
+        return self.alt or self.src
+
+    @property
+    def src(self) -> str:
+        return self.image.url if self.image else self.url
+
+
+class Cart(models.Model):
+    """A basket in the database, owned by a user or an anonymous session."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="cart",
+        on_delete=models.CASCADE,
+    )
+    session_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(session_key__isnull=False),
+                name="cart_has_owner",
+            )
+        ]
+
+    def __str__(self):
+        return f"Cart {self.pk}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, related_name="lines", on_delete=models.CASCADE)
+    variant = models.ForeignKey(ProductVariant, related_name="+", on_delete=models.CASCADE)
+    quantity = models.PositiveIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variant"], name="cartline_unique_variant"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="cartline_quantity_gt_0"),
+        ]
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.variant.price * self.quantity
+
+
+class OrderQuerySet(models.QuerySet):
+    def placed(self):
+        return self.exclude(status=Order.Status.CANCELLED)
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # The one place that says which status may follow which.
+    TRANSITIONS = {
+        Status.PENDING: {Status.PAID, Status.CANCELLED},
+        Status.PAID: {Status.SHIPPED, Status.CANCELLED},
+        Status.SHIPPED: {Status.DELIVERED},
+        Status.DELIVERED: set(),
+        Status.CANCELLED: set(),
+    }
+
+    number = models.CharField(max_length=20, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        on_delete=models.SET_NULL,
+    )
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    # Idempotency key of the checkout form: a resubmission finds this order.
+    checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    email = models.EmailField(db_index=True)
+    full_name = models.CharField(max_length=150)
+    phone = models.CharField(max_length=40, blank=True)
+    address_line1 = models.CharField(max_length=200)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postcode = models.CharField(max_length=20)
+    country = models.CharField(max_length=2, default="GB")
+    shipping_method = models.CharField(max_length=30)
+    payment_method = models.CharField(max_length=30)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_cost = models.DecimalField(max_digits=10, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_gte_0"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("shop:order_detail", kwargs={"number": self.number})
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.can_transition_to(self.Status.CANCELLED)
+
+
+class OrderLine(models.Model):
+    """A snapshot of what was bought: it never changes with the catalogue."""
+
+    order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
+    variant = models.ForeignKey(
+        ProductVariant, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    product_name = models.CharField(max_length=200)
+    sku = models.CharField("SKU", max_length=64)
+    options = models.JSONField(default=dict, blank=True)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product_name}"
+
+    @property
+    def options_label(self) -> str:
+        return " / ".join(str(v) for v in self.options.values())

@@ -1,0 +1,211 @@
+"""Reads shaped for the storefront's pages."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    TrigramWordSimilarity,
+)
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import F, Prefetch, Q, Sum
+from django.db.models.functions import Greatest
+
+from .models import Cart, CartLine, Category, Order, Product, ProductImage, ProductVariant
+
+SORTS = {
+    "featured": ("Featured", ["-is_featured", "-units_sold", "name"]),
+    "price_asc": ("Price: low to high", ["price_from", "name"]),
+    "price_desc": ("Price: high to low", ["-price_from", "name"]),
+    "newest": ("Newest", ["-created_at", "name"]),
+    "best_selling": ("Best-selling", ["-units_sold", "name"]),
+}
+
+
+@dataclass(frozen=True)
+class ListingFilters:
+    sort: str = "featured"
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+
+    def cache_key(self) -> str:
+        return f"{self.sort}:{self.min_price}:{self.max_price}:{int(self.in_stock)}"
+
+
+@dataclass
+class ListingPage:
+    products: list
+    count: int
+    number: int
+    num_pages: int
+
+    @property
+    def has_next(self):
+        return self.number < self.num_pages
+
+    @property
+    def has_previous(self):
+        return self.number > 1
+
+
+def _filtered(queryset, filters: ListingFilters):
+    if filters.min_price is not None:
+        queryset = queryset.filter(price_from__gte=filters.min_price)
+    if filters.max_price is not None:
+        queryset = queryset.filter(price_from__lte=filters.max_price)
+    if filters.in_stock:
+        queryset = queryset.filter(in_stock=True)
+    return queryset
+
+
+def _card_fields(queryset):
+    # A product card needs only these columns: no joins, no per-row queries.
+    return queryset.only(
+        "name", "slug", "price_from", "in_stock", "primary_image_url", "is_featured"
+    )
+
+
+def _paginate(queryset, page: int) -> ListingPage:
+    paginator = Paginator(queryset, settings.SHOP_PAGE_SIZE)
+    page_obj = paginator.get_page(page)
+    return ListingPage(
+        products=list(page_obj.object_list),
+        count=paginator.count,
+        number=page_obj.number,
+        num_pages=paginator.num_pages,
+    )
+
+
+def category_listing(*, category: Category, filters: ListingFilters, page: int) -> ListingPage:
+    """Active products of `category` and all its descendants."""
+    queryset = _filtered(Product.objects.available().in_category(category), filters)
+    queryset = queryset.order_by(*SORTS[filters.sort][1])
+    return _paginate(_card_fields(queryset), page)
+
+
+def product_search(*, query: str, filters: ListingFilters, page: int) -> ListingPage:
+    """
+    Full-text search with a typo-tolerant fallback.
+
+    PostgreSQL: weighted tsvector match (name > SKU > description) ranked with
+    ts_rank, OR'd with trigram word similarity on the name, so "jaket" still
+    finds "Jacket". SQLite: plain containment on name, SKU and description.
+    """
+    query = query.strip()
+    base = _filtered(Product.objects.available(), filters)
+    if not query:
+        return ListingPage(products=[], count=0, number=1, num_pages=1)
+    if connection.vendor == "postgresql":
+        search_query = SearchQuery(query, search_type="websearch", config="english")
+        sku_match = ProductVariant.objects.filter(sku__iexact=query).values("product_id")
+        queryset = (
+            base.annotate(
+                rank=SearchRank(F("search_vector"), search_query),
+                similarity=TrigramWordSimilarity(query, "name"),
+            )
+            .filter(
+                Q(search_vector=search_query)
+                | Q(similarity__gte=0.45)
+                | Q(pk__in=sku_match)
+            )
+            .annotate(score=Greatest(F("rank"), F("similarity")))
+        )
+        if filters.sort == "featured":
+            order = ["-score", "name"]
+        else:
+            order = SORTS[filters.sort][1]
+        queryset = queryset.order_by(*order)
+    else:
+        sku_match = ProductVariant.objects.filter(sku__icontains=query).values("product_id")
+        queryset = base.filter(
+            Q(name__icontains=query) | Q(description__icontains=query) | Q(pk__in=sku_match)
+        ).order_by(*SORTS[filters.sort][1])
+    return _paginate(_card_fields(queryset), page)
+
+
+def home_sections() -> dict:
+    products = _card_fields(Product.objects.available())
+    return {
+        "featured": list(products.filter(is_featured=True).order_by("-units_sold", "name")[:8]),
+        "new_arrivals": list(products.order_by("-created_at")[:8]),
+        "top_categories": list(
+            Category.objects.filter(parent__isnull=True).order_by("position", "name")[:8]
+        ),
+    }
+
+
+def category_tree() -> list[Category]:
+    """All categories in tree order (the admin and navigation use it)."""
+    return list(Category.objects.order_by("path"))
+
+
+def product_detail(*, slug: str) -> Product:
+    """The product with variants and images, in three queries. Raises DoesNotExist."""
+    return (
+        Product.objects.available()
+        .select_related("category")
+        .prefetch_related(
+            Prefetch("variants", queryset=ProductVariant.objects.order_by("position", "id")),
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+        )
+        .get(slug=slug)
+    )
+
+
+def product_related(*, product: Product, limit: int = 4) -> list[Product]:
+    return list(
+        _card_fields(Product.objects.available())
+        .filter(category_id=product.category_id)
+        .exclude(pk=product.pk)
+        .order_by("-units_sold", "name")[:limit]
+    )
+
+
+def cart_count(*, user, session_key: str | None) -> int:
+    """Items in the header's mini-cart; no query for a visitor with no session."""
+    if user.is_authenticated:
+        lines = CartLine.objects.filter(cart__user=user)
+    elif session_key:
+        lines = CartLine.objects.filter(cart__session_key=session_key)
+    else:
+        return 0
+    return lines.aggregate(n=Sum("quantity"))["n"] or 0
+
+
+def cart_detail(*, cart: Cart | None) -> dict:
+    if cart is None:
+        return {"lines": [], "subtotal": Decimal("0"), "count": 0}
+    lines = list(cart.lines.select_related("variant__product").order_by("added_at", "id"))
+    return {
+        "lines": lines,
+        "subtotal": sum((line.line_total for line in lines), Decimal("0")),
+        "count": sum(line.quantity for line in lines),
+    }
+
+
+def order_for_viewer(
+    *, number: str, user, session_key: str | None, granted: list[str] = ()
+) -> Order:
+    """
+    The order, if this viewer may see it: its user, the guest session that
+    placed it, or a session granted it by a number-and-email lookup.
+    Raises Order.DoesNotExist for anyone else.
+    """
+    order = Order.objects.get(number=number)
+    if user.is_authenticated and order.user_id == user.pk:
+        return order
+    if order.user_id is None and session_key and order.session_key == session_key:
+        return order
+    if order.number in granted:
+        return order
+    raise Order.DoesNotExist
+
+
+def order_lookup(*, number: str, email: str) -> Order | None:
+    return Order.objects.filter(
+        number=number.strip().upper(), email=email.strip().lower()
+    ).first()

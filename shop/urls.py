@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "shop"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("c/<slug:slug>/", views.category, name="category"),
+    path("p/<slug:slug>/", views.product, name="product"),
+    path("search/", views.search, name="search"),
+    path("cart/", views.cart_detail, name="cart"),
+    path("cart/add/", views.cart_add, name="cart_add"),
+    path("cart/lines/<int:line_id>/", views.cart_update, name="cart_update"),
+    path("cart/lines/<int:line_id>/remove/", views.cart_remove, name="cart_remove"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/find/", views.order_lookup, name="order_lookup"),
+    path("orders/<str:number>/", views.order_detail, name="order_detail"),
+]

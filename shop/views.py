@@ -1,0 +1,358 @@
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.db import connection
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.module_loading import import_string
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_POST
+
+from analytics.services import event_record
+
+from . import selectors, services
+from .cache import catalogue_cached, catalogue_version
+from .forms import (
+    AddToCartForm,
+    CartLineForm,
+    CheckoutForm,
+    ListingForm,
+    OrderLookupForm,
+)
+from .models import CartLine, Category, Order, Product, ProductVariant
+
+
+def _page_number(request) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", 1)), 10_000))
+    except ValueError:
+        return 1
+
+
+def _session_key(request, *, create: bool = False) -> str | None:
+    if create and not request.session.session_key:
+        request.session.save()
+    return request.session.session_key
+
+
+def _cart(request, *, create: bool = False):
+    return services.cart_get(
+        user=request.user,
+        session_key=_session_key(request, create=create and not request.user.is_authenticated),
+        create=create,
+    )
+
+
+@require_GET
+def home(request):
+    version = catalogue_version()
+    sections = catalogue_cached("home", selectors.home_sections, version=version)
+    return render(request, "shop/home.html", {**sections, "catalogue_version": version})
+
+
+@require_GET
+def category(request, slug):
+    version = catalogue_version()
+    category = catalogue_cached(
+        f"category:{slug}",
+        lambda: Category.objects.filter(slug=slug).select_related("parent").first(),
+        version=version,
+    )
+    if category is None:
+        raise Http404("No such category.")
+    form = ListingForm(request.GET)
+    filters = form.filters()
+    page = _page_number(request)
+    listing = catalogue_cached(
+        f"listing:{category.pk}:{filters.cache_key()}:{page}",
+        lambda: selectors.category_listing(category=category, filters=filters, page=page),
+        version=version,
+    )
+    context = catalogue_cached(
+        f"category-nav:{category.pk}",
+        lambda: {
+            "breadcrumbs": category.ancestors(),
+            "subcategories": list(category.children.order_by("position", "name")),
+        },
+        version=version,
+    )
+    return render(
+        request,
+        "shop/category.html",
+        {
+            **context,
+            "category": category,
+            "listing": listing,
+            "form": form,
+            "filters": filters,
+            "catalogue_version": version,
+            "cache_key": f"{category.pk}:{filters.cache_key()}:{page}",
+        },
+    )
+
+
+@require_GET
+def product(request, slug):
+    version = catalogue_version()
+    try:
+        product = catalogue_cached(
+            f"product:{slug}", lambda: selectors.product_detail(slug=slug), version=version
+        )
+    except Product.DoesNotExist:
+        raise Http404("No such product.") from None
+    extra = catalogue_cached(
+        f"product-extra:{product.pk}",
+        lambda: {
+            "related": selectors.product_related(product=product),
+            "breadcrumbs": product.category.ancestors(),
+        },
+        version=version,
+    )
+    # Stock is read live: it changes with every order.
+    variants = list(ProductVariant.objects.filter(product=product).order_by("position", "id"))
+    event_record(name="product_view", product_id=product.pk)
+    return render(
+        request,
+        "shop/product.html",
+        {
+            **extra,
+            "product": product,
+            "variants": variants,
+            "images": list(product.images.all()),
+            "form": AddToCartForm(initial={"variant": variants[0].pk if variants else None}),
+            "catalogue_version": version,
+        },
+    )
+
+
+@require_GET
+def search(request):
+    query = request.GET.get("q", "")[:200].strip()
+    form = ListingForm(request.GET)
+    filters = form.filters()
+    page = _page_number(request)
+    version = catalogue_version()
+    listing = catalogue_cached(
+        f"search:{query.lower()}:{filters.cache_key()}:{page}",
+        lambda: selectors.product_search(query=query, filters=filters, page=page),
+        version=version,
+    )
+    if query:
+        event_record(name="search", properties={"query": query, "results": listing.count})
+    suggestions = []
+    if query and not listing.count:
+        suggestions = catalogue_cached(
+            "home", selectors.home_sections, version=version
+        )["top_categories"]
+    return render(
+        request,
+        "shop/search.html",
+        {
+            "query": query,
+            "listing": listing,
+            "form": form,
+            "suggestions": suggestions,
+        },
+    )
+
+
+@require_GET
+def cart_detail(request):
+    cart = _cart(request)
+    context = selectors.cart_detail(cart=cart)
+    return render(request, "shop/cart.html", {**context, "line_form": CartLineForm()})
+
+
+@require_POST
+def cart_add(request):
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        variant = ProductVariant.objects.filter(
+            pk=form.cleaned_data.get("variant") or 0
+        ).select_related("product").first()
+        return redirect(variant.product if variant else "shop:cart")
+    variant = get_object_or_404(
+        ProductVariant.objects.select_related("product"), pk=form.cleaned_data["variant"]
+    )
+    try:
+        services.cart_add(
+            cart=_cart(request, create=True),
+            variant=variant,
+            quantity=form.cleaned_data["quantity"],
+        )
+    except services.CartError as exc:
+        messages.error(request, str(exc))
+        return redirect(variant.product)
+    messages.success(request, f"Added {variant} to your cart.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_update(request, line_id):
+    cart = _cart(request)
+    if cart is None:
+        raise Http404("No cart.")
+    form = CartLineForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors["quantity"]:
+            messages.error(request, error)
+        return redirect("shop:cart")
+    try:
+        services.cart_set_quantity(
+            cart=cart, line_id=line_id, quantity=form.cleaned_data["quantity"]
+        )
+    except CartLine.DoesNotExist:
+        raise Http404("No such cart line.") from None
+    except services.CartError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your cart was updated.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_remove(request, line_id):
+    cart = _cart(request)
+    if cart is None:
+        raise Http404("No cart.")
+    try:
+        services.cart_remove(cart=cart, line_id=line_id)
+    except CartLine.DoesNotExist:
+        raise Http404("No such cart line.") from None
+    messages.success(request, "The item was removed from your cart.")
+    return redirect("shop:cart")
+
+
+def _payment_choices():
+    return [
+        (provider.code, provider.label)
+        for provider in map(import_string, settings.SHOP_PAYMENT_PROVIDERS)
+    ]
+
+
+def checkout(request):
+    cart = _cart(request)
+    summary = selectors.cart_detail(cart=cart)
+    if not summary["lines"]:
+        messages.info(request, "Your cart is empty.")
+        return redirect("shop:cart")
+    if request.method == "POST":
+        form = CheckoutForm(request.POST, payment_choices=_payment_choices())
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "checkout_token"}
+            try:
+                order = services.order_place(
+                    cart=cart,
+                    details=services.CheckoutDetails(**data),
+                    checkout_token=form.cleaned_data["checkout_token"],
+                    user=request.user,
+                    session_key=_session_key(request, create=True),
+                )
+            except services.CheckoutError as exc:
+                for problem in exc.problems:
+                    messages.error(request, problem)
+                return redirect("shop:cart")
+            request.session["last_order"] = order.number
+            return redirect(order)
+    else:
+        initial = {"checkout_token": secrets.token_urlsafe(24)}
+        if request.user.is_authenticated:
+            initial.update(email=request.user.email, full_name=request.user.name)
+        form = CheckoutForm(initial=initial, payment_choices=_payment_choices())
+        event_record(
+            name="begin_checkout",
+            value=summary["subtotal"],
+            currency=settings.SHOP_CURRENCY,
+            properties={"items": summary["count"]},
+        )
+    problems = services.cart_problems(cart=cart)
+    return render(
+        request,
+        "shop/checkout.html",
+        {**summary, "form": form, "problems": problems},
+    )
+
+
+def order_detail(request, number):
+    try:
+        order = selectors.order_for_viewer(
+            number=number,
+            user=request.user,
+            session_key=request.session.session_key,
+            granted=request.session.get("orders_granted", []),
+        )
+    except Order.DoesNotExist:
+        raise Http404("No such order.") from None
+    return render(
+        request,
+        "shop/order_detail.html",
+        {
+            "order": order,
+            "lines": list(order.lines.all()),
+            "just_placed": request.session.get("last_order") == order.number,
+        },
+    )
+
+
+def order_lookup(request):
+    """Guests find an order by its number and the email it was placed with."""
+    form = OrderLookupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        order = selectors.order_lookup(
+            number=form.cleaned_data["number"], email=form.cleaned_data["email"]
+        )
+        if order is not None:
+            granted = request.session.get("orders_granted", [])
+            request.session["orders_granted"] = [*granted[-19:], order.number]
+            return redirect(order)
+        form.add_error(None, "We could not find an order with that number and email.")
+    return render(request, "shop/order_lookup.html", {"form": form})
+
+
+@cache_control(no_store=True)
+def healthz(request):
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        cache.set("healthz", "1", timeout=5)
+        checks["cache"] = "ok" if cache.get("healthz") == "1" else "error: no round trip"
+    except Exception as exc:
+        checks["cache"] = f"error: {exc.__class__.__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    body = {"status": "ok" if healthy else "error", "checks": checks}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_GET
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /cart/",
+        "Disallow: /checkout/",
+        "Disallow: /orders/",
+        "Disallow: /accounts/",
+        "Disallow: /dashboard/",
+        "Disallow: /admin/",
+        "Disallow: /analytics/",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+def page_not_found(request, exception):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)
