@@ -1,0 +1,318 @@
+"""
+The demo store: a deterministic catalogue, customers and order history.
+
+Everything is generated locally (images are small SVG files) from a seeded
+random generator, so running it twice produces the same rows and the second
+run adds nothing.
+"""
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import User
+
+from .models import Category, Order, OrderLine, Product, ProductImage, ProductVariant
+from .services import product_index_refresh
+
+Progress = Callable[[str, int, int], None]
+
+CATEGORY_TREE = {
+    "Clothing": {
+        "Men": ["Shirts", "Trousers", "Jackets"],
+        "Women": ["Dresses", "Tops", "Coats"],
+        "Kids": [],
+    },
+    "Home & Kitchen": {"Cookware": [], "Tableware": [], "Textiles": ["Bedding", "Towels"]},
+    "Outdoors": {"Camping": [], "Cycling": [], "Garden": []},
+    "Stationery": {"Notebooks": [], "Pens": [], "Desk": []},
+    "Beauty": {"Skincare": [], "Bath": []},
+    "Toys & Games": {"Puzzles": [], "Board games": []},
+}
+
+ADJECTIVES = [
+    "Classic", "Everyday", "Organic", "Heritage", "Nordic", "Coastal", "Urban",
+    "Vintage", "Essential", "Alpine", "Linen", "Merino", "Woven", "Handmade",
+    "Recycled", "Studio", "Field", "Harbour", "Summit", "Meadow",
+]
+NOUNS = {
+    "Shirts": ["Oxford Shirt", "Flannel Shirt", "Polo Shirt", "Denim Shirt"],
+    "Trousers": ["Chinos", "Cord Trousers", "Work Trousers", "Joggers"],
+    "Jackets": ["Rain Jacket", "Bomber Jacket", "Quilted Jacket", "Field Jacket"],
+    "Dresses": ["Wrap Dress", "Shirt Dress", "Slip Dress", "Midi Dress"],
+    "Tops": ["Breton Top", "Crew Tee", "Knit Jumper", "Cardigan"],
+    "Coats": ["Wool Coat", "Trench Coat", "Parka", "Duffle Coat"],
+    "Kids": ["Kids Hoodie", "Kids Raincoat", "Kids Pyjamas", "Kids Tee"],
+    "Cookware": ["Cast Iron Pan", "Saucepan", "Dutch Oven", "Wok"],
+    "Tableware": ["Stoneware Plate", "Ceramic Mug", "Glass Tumbler", "Serving Bowl"],
+    "Bedding": ["Duvet Cover", "Pillowcase Pair", "Fitted Sheet", "Throw"],
+    "Towels": ["Bath Towel", "Hand Towel", "Beach Towel", "Waffle Towel"],
+    "Camping": ["Camping Stove", "Sleeping Bag", "Head Torch", "Enamel Mug"],
+    "Cycling": ["Bike Light Set", "Cycling Gloves", "Bike Lock", "Saddle Bag"],
+    "Garden": ["Trowel", "Watering Can", "Pruning Shears", "Seed Tin"],
+    "Notebooks": ["Dot Grid Notebook", "Pocket Journal", "Sketchbook", "Planner"],
+    "Pens": ["Fountain Pen", "Gel Pen Set", "Mechanical Pencil", "Fineliner Set"],
+    "Desk": ["Desk Tidy", "Letter Tray", "Desk Lamp", "Bookends"],
+    "Skincare": ["Face Balm", "Hand Cream", "Lip Salve", "Body Oil"],
+    "Bath": ["Bath Salts", "Soap Bar", "Shower Gel", "Bath Brush"],
+    "Puzzles": ["Jigsaw Puzzle", "Wooden Puzzle", "Brain Teaser", "Puzzle Box"],
+    "Board games": ["Strategy Game", "Card Game", "Dice Game", "Family Game"],
+}
+SIZES = ["XS", "S", "M", "L", "XL"]
+COLOURS = ["Navy", "Olive", "Sand", "Charcoal", "Rust", "Sky"]
+PALETTE = ["#1f4d3a", "#8a4b2a", "#2f4f7a", "#6b5b95", "#b5651d", "#3d7068", "#944654"]
+FIRST_NAMES = ["Ada", "Ben", "Chloe", "Dev", "Ella", "Femi", "Grace", "Hugo", "Isla",
+               "Jay", "Kira", "Leo", "Maya", "Noah", "Omar", "Priya", "Ruth", "Sam"]
+LAST_NAMES = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green",
+              "Hughes", "Iqbal", "Jones", "Khan", "Lewis", "Murphy", "Patel", "Smith"]
+CITIES = [("London", "N1 1AA"), ("Leeds", "LS1 4AP"), ("Bristol", "BS1 5TR"),
+          ("Glasgow", "G1 1XQ"), ("Cardiff", "CF10 1EP"), ("York", "YO1 7HH")]
+
+
+def _noop(label: str, done: int, total: int) -> None:
+    return None
+
+
+def _leaf_categories() -> list[Category]:
+    leaves = []
+
+    def build(tree, parent, position=0):
+        for position, (name, children) in enumerate(tree.items()):
+            slug = slugify(name if parent is None else f"{parent.slug}-{name}")
+            category, _ = Category.objects.get_or_create(
+                slug=slug, defaults={"name": name, "parent": parent, "position": position}
+            )
+            if isinstance(children, dict) and children:
+                build(children, category)
+            elif isinstance(children, list) and children:
+                build({child: {} for child in children}, category)
+            else:
+                leaves.append(category)
+
+    build(CATEGORY_TREE, None)
+    return leaves
+
+
+def _svg(name: str, colour: str, accent: str) -> bytes:
+    initials = "".join(word[0] for word in name.split()[:2]).upper()
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 400" width="400" height="400">'
+        f'<rect width="400" height="400" fill="{colour}"/>'
+        f'<circle cx="300" cy="110" r="90" fill="{accent}" opacity=".55"/>'
+        f'<rect x="40" y="250" width="220" height="24" rx="12" fill="#fff" opacity=".35"/>'
+        f'<text x="40" y="220" font-family="sans-serif" font-size="96" font-weight="700" '
+        f'fill="#fff">{initials}</text></svg>'
+    ).encode()
+
+
+def demo_catalogue_build(*, products: int = 240, seed: int = 7, progress: Progress = _noop) -> int:
+    """Create up to `products` demo products; returns how many were new."""
+    rng = random.Random(seed)
+    leaves = _leaf_categories()
+    existing = set(Product.objects.filter(slug__startswith="demo-").values_list("slug", flat=True))
+    now = timezone.now()
+    created_ids = []
+    batch_size = 1000
+    for start in range(0, products, batch_size):
+        stop = min(start + batch_size, products)
+        new_products, specs = [], []
+        for i in range(start, stop):
+            category = leaves[i % len(leaves)]
+            noun = rng.choice(NOUNS.get(category.name, ["Goods"]))
+            name = f"{rng.choice(ADJECTIVES)} {noun}"
+            slug = f"demo-{slugify(name)}-{i + 1}"
+            base_price = Decimal(rng.choice([6, 9, 12, 15, 19, 24, 29, 35, 45, 59, 79, 95]))
+            spec = {
+                "sized": category.path.startswith("clothing"),
+                "colours": rng.sample(COLOURS, k=rng.randint(1, 3)),
+                "price": base_price - Decimal("0.05"),
+                "sale": rng.random() < 0.18,
+                "stock": [rng.choice([0, 2, 4, 8, 15, 30, 60]) for _ in range(15)],
+                "colour": rng.choice(PALETTE),
+                "accent": rng.choice(PALETTE),
+                "featured": rng.random() < 0.08,
+                "age": timedelta(days=rng.randint(0, 365), minutes=i),
+            }
+            if slug in existing:
+                continue
+            new_products.append(
+                Product(
+                    category=category,
+                    name=name,
+                    slug=slug,
+                    description=(
+                        f"The {name.lower()} is made to last, from responsibly sourced "
+                        f"materials. Designed for everyday use and easy care."
+                    ),
+                    is_featured=spec["featured"],
+                    created_at=now - spec["age"],
+                )
+            )
+            specs.append(spec)
+        with transaction.atomic():
+            Product.objects.bulk_create(new_products, batch_size=batch_size)
+            variants, images = [], []
+            for product, spec in zip(new_products, specs, strict=True):
+                sizes = SIZES[1:4] if spec["sized"] else [None]
+                n = 0
+                for colour in spec["colours"]:
+                    for size in sizes:
+                        options = {"colour": colour} | ({"size": size} if size else {})
+                        variants.append(
+                            ProductVariant(
+                                product=product,
+                                sku=f"DEMO-{product.pk:06d}-{n:02d}",
+                                options=options,
+                                price=spec["price"],
+                                compare_at_price=(
+                                    (spec["price"] * Decimal("1.25")).quantize(Decimal("1"))
+                                    - Decimal("0.01")
+                                    if spec["sale"]
+                                    else None
+                                ),
+                                stock=spec["stock"][n % len(spec["stock"])],
+                                position=n,
+                            )
+                        )
+                        n += 1
+                image_name = f"demo/{product.slug}.svg"
+                if not default_storage.exists(image_name):
+                    image_name = default_storage.save(
+                        image_name, ContentFile(_svg(product.name, spec["colour"], spec["accent"]))
+                    )
+                images.append(
+                    ProductImage(product=product, image=image_name, alt=product.name, position=0)
+                )
+            ProductVariant.objects.bulk_create(variants, batch_size=batch_size)
+            ProductImage.objects.bulk_create(images, batch_size=batch_size)
+        created_ids.extend(p.pk for p in new_products)
+        progress("products", stop, products)
+    if created_ids:
+        product_index_refresh(product_ids=created_ids if len(created_ids) < 5000 else None)
+    return len(created_ids)
+
+
+def demo_customers_build(*, customers: int = 60, seed: int = 7) -> list[User]:
+    rng = random.Random(seed)
+    users = []
+    for i in range(customers):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{first}.{last}.{i + 1}@example.com".lower()
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email,
+                name=f"{first} {last}",
+                date_joined=timezone.now() - timedelta(days=rng.randint(1, 120)),
+            )
+        users.append(user)
+    return users
+
+
+def demo_orders_build(
+    *, orders: int = 600, days: int = 90, seed: int = 7, progress: Progress = _noop
+) -> int:
+    """
+    Create past orders spread over the last `days` days.
+
+    They are historical rows (stock is not decremented), numbered
+    deterministically so a rerun adds none.
+    """
+    rng = random.Random(seed)
+    users = demo_customers_build(seed=seed)
+    variants = list(
+        ProductVariant.objects.filter(sku__startswith="DEMO-")
+        .select_related("product")
+        .order_by("pk")[:5000]
+    )
+    if not variants:
+        return 0
+    existing = set(
+        Order.objects.filter(number__startswith="NW-D").values_list("number", flat=True)
+    )
+    now = timezone.now()
+    shipping = settings.SHOP_SHIPPING_METHODS
+    statuses = [
+        (Order.Status.DELIVERED, 55), (Order.Status.SHIPPED, 15), (Order.Status.PAID, 15),
+        (Order.Status.PENDING, 8), (Order.Status.CANCELLED, 7),
+    ]
+    created = 0
+    new_orders, new_lines = [], []
+    for i in range(orders):
+        number = f"NW-D{i + 1:07d}"
+        # Draw every random value even for existing orders: reruns stay in step.
+        user = rng.choice(users) if rng.random() < 0.7 else None
+        age = timedelta(days=days * rng.random() ** 1.3)
+        picks = rng.sample(variants, k=rng.choice([1, 1, 1, 2, 2, 3]))
+        quantities = [rng.choice([1, 1, 1, 2, 3]) for _ in picks]
+        method = rng.choice(list(shipping))
+        status = rng.choices([s for s, _ in statuses], weights=[w for _, w in statuses])[0]
+        city, postcode = rng.choice(CITIES)
+        if number in existing:
+            continue
+        subtotal = sum(
+            (v.price * q for v, q in zip(picks, quantities, strict=True)), Decimal("0")
+        )
+        created_at = now - age
+        if age < timedelta(days=2) and status in (Order.Status.DELIVERED, Order.Status.SHIPPED):
+            status = Order.Status.PAID
+        order = Order(
+            number=number,
+            user=user,
+            email=user.email if user else f"guest{i + 1}@example.com",
+            full_name=user.name if user else "Guest Shopper",
+            address_line1=f"{rng.randint(1, 200)} High Street",
+            city=city,
+            postcode=postcode,
+            country="GB",
+            shipping_method=method,
+            payment_method="cod",
+            currency=settings.SHOP_CURRENCY,
+            subtotal=subtotal,
+            shipping_cost=shipping[method][1],
+            total=subtotal + shipping[method][1],
+            status=status,
+            created_at=created_at,
+        )
+        new_orders.append(order)
+        new_lines.append(list(zip(picks, quantities, strict=True)))
+        created += 1
+    with transaction.atomic():
+        Order.objects.bulk_create(new_orders, batch_size=1000)
+        OrderLine.objects.bulk_create(
+            (
+                OrderLine(
+                    order=order,
+                    variant=v,
+                    product=v.product,
+                    product_name=v.product.name,
+                    sku=v.sku,
+                    options=v.options,
+                    unit_price=v.price,
+                    quantity=q,
+                    line_total=v.price * q,
+                )
+                for order, lines in zip(new_orders, new_lines, strict=True)
+                for v, q in lines
+            ),
+            batch_size=1000,
+        )
+        sold = {}
+        for order, lines in zip(new_orders, new_lines, strict=True):
+            if order.status != Order.Status.CANCELLED:
+                for v, q in lines:
+                    sold[v.product_id] = sold.get(v.product_id, 0) + q
+        products = list(Product.objects.filter(pk__in=sold).only("pk", "units_sold"))
+        for product in products:
+            product.units_sold += sold[product.pk]
+        Product.objects.bulk_update(products, ["units_sold"], batch_size=1000)
+    progress("orders", orders, orders)
+    return created

@@ -1,0 +1,88 @@
+"""
+Build the demo store so a fresh checkout has something to browse.
+
+Idempotent: a second run adds nothing. `--products` scales the catalogue up
+to 100,000 products for benchmarks.
+"""
+
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from shop.demo import demo_catalogue_build, demo_orders_build
+
+
+class Command(BaseCommand):
+    help = "Create the demo catalogue, customers, orders and clickstream."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--products", type=int, default=240, help="Number of products (default 240)."
+        )
+        parser.add_argument(
+            "--orders", type=int, default=600, help="Number of past orders (default 600)."
+        )
+        parser.add_argument(
+            "--events",
+            type=int,
+            default=None,
+            help="Clickstream events to generate (default: 30 days of realistic traffic).",
+        )
+        parser.add_argument(
+            "--no-events", action="store_true", help="Skip the demo clickstream."
+        )
+        parser.add_argument("--seed", type=int, default=7, help="Random seed.")
+
+    def handle(self, *args, **options):
+        if not 1 <= options["products"] <= 100_000:
+            raise CommandError("--products must be between 1 and 100000.")
+        if options["orders"] < 0:
+            raise CommandError("--orders cannot be negative.")
+        started = time.monotonic()
+        verbose = options["verbosity"] > 0
+        progress = self._progress if verbose and sys.stdout.isatty() else self._quiet
+
+        made = demo_catalogue_build(
+            products=options["products"], seed=options["seed"], progress=progress
+        )
+        self._say(f"Products: {made} new.")
+        made = demo_orders_build(
+            orders=options["orders"], seed=options["seed"], progress=progress
+        )
+        self._say(f"Orders: {made} new.")
+        if not options["no_events"]:
+            self._clickstream(options, progress)
+        self._say(f"Demo store ready in {time.monotonic() - started:.1f}s.", success=True)
+
+    def _clickstream(self, options, progress):
+        try:
+            from analytics.demo import clickstream_generate
+        except ImportError:
+            return
+        made = clickstream_generate(
+            days=30, events=options["events"], seed=options["seed"], stdout=self.stdout
+        )
+        self._say(f"Clickstream: {made} new events.")
+
+    def _say(self, message, success=False):
+        if self.verbosity > 0:
+            style = self.style.SUCCESS if success else (lambda text: text)
+            self.stdout.write(style(message))
+
+    def execute(self, *args, **options):
+        self.verbosity = options.get("verbosity", 1)
+        return super().execute(*args, **options)
+
+    def _progress(self, label, done, total):
+        width = 30
+        filled = int(width * done / max(total, 1))
+        self.stdout.write(
+            f"\r{label:>9} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            ending="\n" if done >= total else "",
+        )
+        self.stdout.flush()
+
+    def _quiet(self, label, done, total):
+        if done >= total and self.verbosity > 1:
+            self.stdout.write(f"{label}: {done}/{total}")
