@@ -27,6 +27,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     category = factory.SubFactory(CategoryFactory)
     name = factory.Sequence(lambda n: f"Product {n}")
@@ -42,6 +43,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class VariantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ProductVariant
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
