@@ -173,15 +173,25 @@ SHOP_CACHE_SECONDS = env.int("SHOP_CACHE_SECONDS", default=300)
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-EMAIL_BACKEND = env(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
-if EMAIL_BACKEND.endswith("smtp.EmailBackend"):
-    EMAIL_HOST = env("EMAIL_HOST")
-    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
-    EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
-    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
-    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+# Outgoing mail (Django 6.1 MAILERS): the console in development, SMTP
+# when EMAIL_HOST is set.
+_email_host = env("EMAIL_HOST", default="")
+if _email_host:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _email_host,
+                "port": env.int("EMAIL_PORT", default=587),
+                "username": env("EMAIL_HOST_USER", default=""),
+                "password": env("EMAIL_HOST_PASSWORD", default=""),
+                "use_tls": env.bool("EMAIL_USE_TLS", default=True),
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
 # ---------------------------------------------------------------------------
 # AWS: one endpoint override (AWS_ENDPOINT_URL) reaches LocalStack, moto's
@@ -236,6 +246,24 @@ COGNITO_ADMIN_GROUP = env("COGNITO_ADMIN_GROUP", default="admin")
 COGNITO_TIMEOUT = env.float("COGNITO_TIMEOUT", default=3.0)
 # Where `cognito_bootstrap` records the IDs of a locally provisioned pool.
 COGNITO_LOCAL_CONFIG = BASE_DIR / ".local" / "cognito.json"
+# Only when the token issuer differs from Cognito's (LocalStack).
+COGNITO_ISSUER = env("COGNITO_ISSUER", default="")
+# The hosted UI's callback; defaults to SITE_URL + /accounts/hosted/callback/.
+COGNITO_REDIRECT_URI = env("COGNITO_REDIRECT_URI", default="")
+# Names `cognito_bootstrap` gives the pool and app client it provisions.
+COGNITO_POOL_NAME = env("COGNITO_POOL_NAME", default="northwind-shop")
+COGNITO_CLIENT_NAME = env("COGNITO_CLIENT_NAME", default="northwind-web")
+# Sign-in attempts allowed per window, per client IP and per account.
+ACCOUNTS_SIGNIN_IP_LIMIT = env.int("ACCOUNTS_SIGNIN_IP_LIMIT", default=30)
+ACCOUNTS_SIGNIN_ACCOUNT_LIMIT = env.int("ACCOUNTS_SIGNIN_ACCOUNT_LIMIT", default=5)
+ACCOUNTS_SIGNIN_WINDOW = env.int("ACCOUNTS_SIGNIN_WINDOW", default=900)
+# Cognito first; the local password backend stays for break-glass superusers.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.CognitoBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Refreshes Cognito tokens kept in the session, re-syncing groups.
+MIDDLEWARE += ["accounts.middleware.CognitoSessionMiddleware"]
 
 # ---------------------------------------------------------------------------
 # Analytics (clickstream issue)
