@@ -1,0 +1,139 @@
+"""Presentation helpers for the storefront templates (no business logic)."""
+
+import json
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django import template
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+# As django.utils.html.json_script: nothing in the data can close the
+# <script> element or start an HTML comment.
+JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.filter
+def money(value, currency=None) -> str:
+    """`12.5` -> `£12.50`; a currency with no symbol shows its code."""
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    code = currency or settings.SHOP_CURRENCY
+    symbol = CURRENCY_SYMBOLS.get(code)
+    number = f"{abs(amount):,.2f}"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{code} {number}"
+
+
+@register.filter
+def stock_state(variant) -> str:
+    """A short stock label for a variant: in stock, only N left, sold out."""
+    if variant.stock <= 0:
+        return "Sold out"
+    if variant.stock <= settings.SHOP_LOW_STOCK:
+        return f"Only {variant.stock} left"
+    return "In stock"
+
+
+@register.simple_tag
+def default_variant(variants):
+    """The variant pre-selected by the picker: the first one in stock."""
+    variants = list(variants)
+    return next((v for v in variants if v.stock > 0), variants[0] if variants else None)
+
+
+@register.simple_tag
+def price_range(variants):
+    """(lowest, highest) price of the variants, for a "from" price."""
+    prices = [v.price for v in variants]
+    return (min(prices), max(prices)) if prices else (None, None)
+
+
+@register.filter
+def shipping_label(code: str) -> str:
+    method = settings.SHOP_SHIPPING_METHODS.get(code)
+    return method[0] if method else code
+
+
+@register.filter
+def payment_label(code: str) -> str:
+    for path in settings.SHOP_PAYMENT_PROVIDERS:
+        provider = import_string(path)
+        if provider.code == code:
+            return provider.label
+    return code
+
+
+@register.simple_tag(takes_context=True)
+def product_jsonld(context, product, variants, images):
+    """schema.org Product JSON-LD, escaped so data can never end the element."""
+    request = context["request"]
+    url = request.build_absolute_uri(product.get_absolute_url())
+    currency = settings.SHOP_CURRENCY
+    offers = [
+        {
+            "@type": "Offer",
+            "sku": v.sku,
+            "name": v.label,
+            "price": f"{v.price:.2f}",
+            "priceCurrency": currency,
+            "availability": "https://schema.org/InStock"
+            if v.stock > 0
+            else "https://schema.org/OutOfStock",
+            "url": url,
+        }
+        for v in variants
+    ]
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": product.name,
+        "description": product.description,
+        "url": url,
+        "sku": variants[0].sku if variants else "",
+        "category": product.category.name,
+        "image": [request.build_absolute_uri(image.src) for image in images],
+        "brand": {"@type": "Brand", "name": settings.SHOP_NAME},
+        "offers": offers[0] if len(offers) == 1 else offers,
+    }
+    if len(offers) > 1:
+        prices = [v.price for v in variants]
+        data["offers"] = {
+            "@type": "AggregateOffer",
+            "lowPrice": f"{min(prices):.2f}",
+            "highPrice": f"{max(prices):.2f}",
+            "priceCurrency": currency,
+            "offerCount": len(offers),
+            "offers": offers,
+        }
+    payload = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return format_html(
+        '<script type="application/ld+json">{}</script>',
+        mark_safe(payload.translate(JSON_SCRIPT_ESCAPES)),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def absolute_url(context, path: str) -> str:
+    """`path` as an absolute URL on the host serving this request."""
+    return context["request"].build_absolute_uri(path)
+
+
+@register.simple_tag
+def shipping_totals(subtotal):
+    """Each shipping method with its price and the order total it makes."""
+    subtotal = Decimal(subtotal or 0)
+    return [
+        {"code": code, "label": label, "price": price, "total": subtotal + price}
+        for code, (label, price) in settings.SHOP_SHIPPING_METHODS.items()
+    ]

@@ -1,0 +1,80 @@
+/* Small progressive enhancements; every page works without this file. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function ready(fn) {
+    if (document.readyState !== "loading") fn();
+    else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  ready(function () {
+    // Product gallery: a thumbnail swaps the main photo instead of leaving.
+    var main = document.querySelector("[data-gallery-main]");
+    document.querySelectorAll("[data-gallery-thumb]").forEach(function (thumb) {
+      thumb.addEventListener("click", function (event) {
+        if (!main) return;
+        event.preventDefault();
+        main.src = thumb.getAttribute("href");
+        main.alt = thumb.dataset.alt || "";
+        document.querySelectorAll("[data-gallery-thumb]").forEach(function (t) {
+          t.removeAttribute("aria-current");
+        });
+        thumb.setAttribute("aria-current", "true");
+      });
+    });
+
+    // Variant picker: show the chosen option's price, stock and SKU.
+    var price = document.querySelector("[data-price]");
+    var compare = document.querySelector("[data-compare]");
+    var stock = document.querySelector("[data-stock]");
+    var sku = document.querySelector("[data-sku]");
+    document.querySelectorAll('input[name="variant"][type="radio"]').forEach(function (radio) {
+      radio.addEventListener("change", function () {
+        if (price) {
+          price.textContent = radio.dataset.price;
+          price.classList.toggle("price-sale", !!radio.dataset.compare);
+        }
+        if (compare) {
+          compare.hidden = !radio.dataset.compare;
+          compare.querySelector("[data-compare-value]").textContent = radio.dataset.compare || "";
+        }
+        if (stock) {
+          stock.textContent = radio.dataset.stock;
+          stock.className = "stock " + (radio.dataset.inStock === "1" ? "stock-in" : "stock-out");
+        }
+        if (sku) sku.textContent = radio.dataset.sku || "";
+      });
+    });
+
+    // Listing filters: a new sort order applies at once.
+    document.querySelectorAll(".filters select").forEach(function (select) {
+      select.addEventListener("change", function () {
+        select.form.requestSubmit();
+      });
+    });
+
+    // Checkout: show the total for the chosen delivery method only.
+    var shipping = document.querySelectorAll('[data-shipping] input[type="radio"]');
+    function showTotal() {
+      var chosen = document.querySelector('[data-shipping] input[type="radio"]:checked');
+      document.querySelectorAll("[data-total-for]").forEach(function (box) {
+        box.hidden = !!chosen && box.dataset.totalFor !== chosen.value;
+      });
+    }
+    shipping.forEach(function (radio) { radio.addEventListener("change", showTotal); });
+    if (shipping.length) showTotal();
+
+    // A form marked data-once cannot be sent twice by a double click; the
+    // server is idempotent anyway, this only spares a second round trip.
+    document.querySelectorAll("form[data-once]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        setTimeout(function () {
+          form.querySelectorAll('button[type="submit"]').forEach(function (b) {
+            b.disabled = true;
+          });
+        }, 0);
+      });
+    });
+  });
+})();
