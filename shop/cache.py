@@ -7,6 +7,7 @@ makes every old entry unreachable at once, with no key scans.
 """
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
@@ -31,9 +32,11 @@ def catalogue_bump() -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
-        cache.add(VERSION_KEY, 2, timeout=None)
+        with suppress(Exception):
+            cache.add(VERSION_KEY, 2, timeout=None)
     except Exception:
-        pass
+        # A cache outage leaves nothing stale behind to invalidate.
+        return
 
 
 def catalogue_cached(key: str, compute: Callable[[], Any], *, version: int | None = None):
@@ -49,8 +52,6 @@ def catalogue_cached(key: str, compute: Callable[[], Any], *, version: int | Non
         return compute()
     if value is None:
         value = compute()
-        try:
+        with suppress(Exception):
             cache.set(full_key, value, timeout=settings.SHOP_CACHE_SECONDS)
-        except Exception:
-            pass
     return value

@@ -36,16 +36,6 @@ class Category(models.Model):
     def __str__(self):
         return self.name
 
-    def get_absolute_url(self):
-        return reverse("shop:category", kwargs={"slug": self.slug})
-
-    def clean(self):
-        node = self.parent
-        while node is not None:
-            if node.pk == self.pk and self.pk is not None:
-                raise ValidationError({"parent": "A category cannot sit under itself."})
-            node = node.parent
-
     def save(self, *args, **kwargs):
         # `path` and `depth` are derived from the parent chain, so they are
         # kept here: the admin, loaders and seeders all save categories.
@@ -56,6 +46,16 @@ class Category(models.Model):
         if old_path and old_path != self.path:
             for child in self.children.all():
                 child.save()
+
+    def get_absolute_url(self):
+        return reverse("shop:category", kwargs={"slug": self.slug})
+
+    def clean(self):
+        node = self.parent
+        while node is not None:
+            if node.pk == self.pk and self.pk is not None:
+                raise ValidationError({"parent": "A category cannot sit under itself."})
+            node = node.parent
 
     def ancestors(self) -> list["Category"]:
         """From the root down to this category, for breadcrumbs."""
@@ -228,6 +228,9 @@ class CartLine(models.Model):
             models.UniqueConstraint(fields=["cart", "variant"], name="cartline_unique_variant"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="cartline_quantity_gt_0"),
         ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.variant_id}"
 
     @property
     def line_total(self) -> Decimal:

@@ -15,7 +15,15 @@ from django.utils.module_loading import import_string
 from analytics.services import event_record
 
 from .cache import catalogue_bump
-from .models import Cart, CartLine, Order, OrderLine, Product, ProductImage, ProductVariant
+from .models import (
+    Cart,
+    CartLine,
+    Order,
+    OrderLine,
+    Product,
+    ProductImage,
+    ProductVariant,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -418,7 +426,7 @@ def order_cancel(*, order: Order) -> Order:
 
 def _order_restock(*, order: Order) -> None:
     lines = sorted(
-        (line for line in order.lines.all() if line.variant_id), key=lambda l: l.variant_id
+        (line for line in order.lines.all() if line.variant_id), key=lambda line: line.variant_id
     )
     for line in lines:
         ProductVariant.objects.filter(pk=line.variant_id).update(

@@ -4,7 +4,14 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
-from shop.models import Category, Order, OrderLine, Product, ProductImage, ProductVariant
+from shop.models import (
+    Category,
+    Order,
+    OrderLine,
+    Product,
+    ProductImage,
+    ProductVariant,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -40,7 +40,9 @@ def _shopper_ready(base: str, variant_id: int, product_url: str) -> tuple:
     return session, token, checkout_token
 
 
-def test_last_units_are_sold_once_under_concurrency(live_server):
+def test_last_units_are_sold_once_under_concurrency(live_server, settings):
+    # The live server speaks plain HTTP, so cookies must not be Secure-only.
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     product = ProductFactory()
     variant = VariantFactory(product=product, stock=5)
     shoppers = [

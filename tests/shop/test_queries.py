@@ -3,7 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import CategoryFactory, ImageFactory, ProductFactory, VariantFactory
+from tests.factories import (
+    CategoryFactory,
+    ImageFactory,
+    ProductFactory,
+    VariantFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

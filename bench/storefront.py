@@ -1,0 +1,174 @@
+"""
+Storefront throughput, latency and page weight.
+
+Seeds 10,000 products into a dedicated PostgreSQL database, serves the site
+with gunicorn on 127.0.0.1, drives each page with wrk and reports it as a
+ratio of a bare Django view served by the same server in the same run. Then
+loads each page in headless Chromium (phone and laptop, cold cache) and
+reports bytes transferred, JavaScript bytes, third-party requests, console
+errors, LCP and layout shift.
+
+    DATABASE=shop_bench .venv/bin/python bench/storefront.py [--products N]
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_env, gunicorn, manage, recreate_database, wrk  # noqa: E402
+
+CSRF = "benchbenchbenchbenchbenchbench12"  # 32 characters: an unmasked secret
+
+
+def page_urls(base: str, env: dict) -> dict:
+    """Real URLs of a category, a product and a variant, read from the site."""
+    import django
+
+    os.environ.update(env)
+    django.setup()
+    from shop.models import Category, Product
+
+    category = Category.objects.filter(parent__isnull=True).order_by("position").first()
+    product = Product.objects.filter(in_stock=True).order_by("pk")[500]
+    variant = product.variants.filter(stock__gt=5).first()
+    return {
+        "home": "/",
+        "category": category.get_absolute_url(),
+        "product": product.get_absolute_url(),
+        "search": "/search/?q=linen+shirt",
+        "variant": variant.pk,
+    }
+
+
+def cart_add_script(variant_id: int) -> str:
+    body = urllib.parse.urlencode(
+        {"variant": variant_id, "quantity": 1, "csrfmiddlewaretoken": CSRF}
+    )
+    return (
+        'wrk.method = "POST"\n'
+        f'wrk.body = "{body}"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["Cookie"] = "csrftoken={CSRF}"\n'
+    )
+
+
+def throughput(base: str, urls: dict, seconds: int) -> list[tuple]:
+    rows = []
+    bare = wrk(base + "/bench/bare", seconds=seconds)
+    rows.append(("bare view", bare, 1.0))
+    for name in ("home", "category", "product", "search"):
+        wrk(base + urls[name], seconds=1)  # warm the caches
+        result = wrk(base + urls[name], seconds=seconds)
+        rows.append((name, result, result["rps"] / bare["rps"]))
+    result = wrk(base + "/cart/add/", seconds=seconds, script=cart_add_script(urls["variant"]))
+    rows.append(("cart add (POST)", result, result["rps"] / bare["rps"]))
+    return rows
+
+
+def page_weight(base: str, urls: dict) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if not chromium:
+        return []
+    results = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        for label, viewport in (("phone", (390, 844)), ("laptop", (1366, 900))):
+            for name in ("home", "category", "product", "search", "cart"):
+                path = "/cart/" if name == "cart" else urls[name]
+                results.append(_measure(browser, base, path, viewport) | {
+                    "page": name, "viewport": label})
+        browser.close()
+    return results
+
+
+def _measure(browser, base: str, path: str, viewport: tuple) -> dict:
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    sizes, types, urls_seen, errors = {}, {}, [], []
+    cdp.on("Network.responseReceived", lambda e: types.__setitem__(
+        e["requestId"], (e["type"], e["response"]["headers"])))
+    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(
+        e["requestId"], e["encodedDataLength"]))
+    page.on("request", lambda r: urls_seen.append(r.url))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.add_init_script(
+        "window.__lcp=0;window.__cls=0;"
+        "new PerformanceObserver(l=>{for(const e of l.getEntries())"
+        "window.__lcp=e.startTime}).observe({type:'largest-contentful-paint',buffered:true});"
+        "new PerformanceObserver(l=>{for(const e of l.getEntries())"
+        "if(!e.hadRecentInput)window.__cls+=e.value}).observe({type:'layout-shift',buffered:true});"
+    )
+    page.goto(base + path, wait_until="networkidle")
+    page.wait_for_timeout(300)
+    lcp, cls = page.evaluate("[window.__lcp, window.__cls]")
+    context.close()
+    js = sum(size for rid, size in sizes.items() if types.get(rid, ("",))[0] == "Script")
+    uncompressed = [
+        rid for rid, (kind, headers) in types.items()
+        if kind in ("Document", "Stylesheet", "Script")
+        and not {k.lower(): v for k, v in headers.items()}.get("content-encoding")
+        and sizes.get(rid, 0) > 1024
+    ]
+    third = [u for u in urls_seen if not u.startswith(base) and not u.startswith("data:")]
+    return {
+        "kb": sum(sizes.values()) / 1024, "js_kb": js / 1024,
+        "third_party": len(third), "console_errors": len(errors),
+        "lcp_ms": lcp, "cls": cls, "uncompressed_text": len(uncompressed),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--database", default=os.environ.get("DATABASE", "shop_bench"))
+    parser.add_argument("--reuse", action="store_true", help="Keep an already seeded database.")
+    args = parser.parse_args()
+
+    env = bench_env(args.database)
+    if not args.reuse:
+        recreate_database(args.database)
+    manage(env, "migrate", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    manage(env, "seed_demo", "--products", str(args.products), "--orders", "2000",
+           "--no-events", "-v0")
+    with gunicorn(env, args.port) as base:
+        urls = page_urls(base, env)
+        rows = throughput(base, urls, args.seconds)
+        weights = page_weight(base, urls)
+
+    print(f"\nStorefront, {args.products} products, wrk -t2 -c16 -d{args.seconds}s, "
+          "gunicorn -w3 on 127.0.0.1\n")
+    print("| request | req/s | p50 ms | p95 ms | errors | ratio to bare |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, r, ratio in rows:
+        print(f"| {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p95']:.2f} | "
+              f"{r['errors']} | {ratio:.2f} |")
+    if weights:
+        print("\n| page | viewport | KB transferred | JS KB | third-party | console errors "
+              "| LCP ms | CLS | uncompressed text |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for w in weights:
+            print(f"| {w['page']} | {w['viewport']} | {w['kb']:.1f} | {w['js_kb']:.1f} | "
+                  f"{w['third_party']} | {w['console_errors']} | {w['lcp_ms']:.0f} | "
+                  f"{w['cls']:.3f} | {w['uncompressed_text']} |")
+
+
+if __name__ == "__main__":
+    main()
