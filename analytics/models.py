@@ -27,6 +27,8 @@ class Event(models.Model):
     utm_campaign = models.CharField(max_length=100, blank=True)
     utm_term = models.CharField(max_length=100, blank=True)
     utm_content = models.CharField(max_length=100, blank=True)
+    # The session's marketing channel, fixed when the session starts.
+    channel = models.CharField(max_length=30, blank=True)
     product_id = models.BigIntegerField(null=True, blank=True)
     variant_id = models.BigIntegerField(null=True, blank=True)
     order_id = models.BigIntegerField(null=True, blank=True)

@@ -2,12 +2,280 @@
 Recording clickstream events.
 
 `event_record` is the one entry point for the rest of the project. It never
-blocks on I/O and never raises into the caller.
+blocks on I/O and never raises into the caller: it appends a plain dict to a
+bounded per-process buffer, and a background thread hands batches to the
+sinks named in ANALYTICS_SINKS (by size, by interval and at exit).
+
+Tests call `events_flush()` to drain the buffer synchronously.
 """
 
+import atexit
+import json
 import logging
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core import mail
+from django.db import connections
+from django.utils.module_loading import import_string
+
+from .context import context_current
+from .useragent import useragent_parse
 
 logger = logging.getLogger(__name__)
+
+# Columns a caller may set; anything else is ignored rather than raised.
+RECORDABLE = frozenset(
+    {
+        "event_id",
+        "occurred_at",
+        "client_time",
+        "path",
+        "route",
+        "product_id",
+        "variant_id",
+        "order_id",
+        "value",
+        "currency",
+        "viewport",
+        "status_code",
+        "duration_ms",
+        "is_bot",
+        "properties",
+        "visitor_id",
+        "session_id",
+        "user_id",
+    }
+)
+TEXT_LIMITS = {
+    "name": 40,
+    "visitor_id": 64,
+    "session_id": 64,
+    "path": 500,
+    "route": 100,
+    "referrer": 500,
+    "utm_source": 100,
+    "utm_medium": 100,
+    "utm_campaign": 100,
+    "utm_term": 100,
+    "utm_content": 100,
+    "currency": 3,
+    "device": 10,
+    "browser": 40,
+    "os": 40,
+    "language": 20,
+    "viewport": 20,
+    "country": 2,
+    "channel": 30,
+}
+MAX_PROPERTIES_BYTES = 2048
+
+
+class SinkState:
+    """One sink with its own retry queue and counters."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.retry: deque = deque()
+        self.written = 0
+        self.errors = 0
+        self.dropped = 0
+        self.last_error = ""
+
+    @property
+    def name(self) -> str:
+        return type(self.sink).__name__
+
+
+class Recorder:
+    """A bounded buffer with a background flusher; one per process."""
+
+    def __init__(
+        self,
+        *,
+        sinks: list | None = None,
+        max_events: int | None = None,
+        interval: float | None = None,
+        batch_size: int | None = None,
+        background: bool | None = None,
+    ):
+        self._sinks = [SinkState(s) for s in sinks] if sinks is not None else None
+        self.max_events = max_events or settings.ANALYTICS_BUFFER_SIZE
+        self.interval = interval or settings.ANALYTICS_FLUSH_INTERVAL
+        self.batch_size = batch_size or settings.ANALYTICS_BATCH_SIZE
+        self.background = (
+            settings.ANALYTICS_BACKGROUND_FLUSH if background is None else background
+        )
+        self.buffer: deque = deque()
+        self.recorded = 0
+        self.dropped = 0
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = None
+
+    # -- the request path: no I/O, no exceptions ------------------------------
+    def add(self, event: dict) -> None:
+        with self._lock:
+            if len(self.buffer) >= self.max_events:
+                self.buffer.popleft()
+                self.dropped += 1
+            self.buffer.append(event)
+            self.recorded += 1
+            size = len(self.buffer)
+        if self.background:
+            if self._pid != os.getpid():
+                self._start()
+            if size >= self.batch_size:
+                self._wake.set()
+
+    def _start(self) -> None:
+        # Lazily, and again after a fork (gunicorn workers): threads do not
+        # survive fork, and each worker needs its own flusher.
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            if self._under_test():
+                self.background = False
+                return
+            self._pid = os.getpid()
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="analytics-flusher", daemon=True
+            )
+            self._thread.start()
+            atexit.register(self.shutdown)
+
+    @staticmethod
+    def _under_test() -> bool:
+        # Django's test setup installs `mail.outbox`. A thread writing
+        # through its own connection would race the test's transaction, so
+        # under test the buffer is drained only by explicit `flush()`.
+        return hasattr(mail, "outbox")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # pragma: no cover - flush already guards
+                logger.exception("analytics flusher failed")
+            finally:
+                connections.close_all()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the flusher and write what is left (called at exit)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        try:
+            self.flush()
+        finally:
+            connections.close_all()
+
+    # -- the flusher ----------------------------------------------------------
+    @property
+    def sinks(self) -> list[SinkState]:
+        if self._sinks is None:
+            self._sinks = [
+                SinkState(import_string(p)()) for p in settings.ANALYTICS_SINKS
+            ]
+        return self._sinks
+
+    def flush(self) -> int:
+        """Hand everything buffered to every sink; return events taken."""
+        with self._flush_lock:
+            with self._lock:
+                batch = list(self.buffer)
+                self.buffer.clear()
+            if batch:
+                try:
+                    batch = events_prepare(batch)
+                except Exception:
+                    logger.exception(
+                        "analytics: could not prepare %d events", len(batch)
+                    )
+                    batch = []
+            for state in self.sinks:
+                pending = [*state.retry, *batch]
+                state.retry.clear()
+                if not pending:
+                    continue
+                try:
+                    state.sink.write(pending)
+                    state.written += len(pending)
+                except Exception as exc:
+                    failed = getattr(exc, "failed", None)
+                    failed = pending if failed is None else failed
+                    state.written += len(pending) - len(failed)
+                    state.errors += 1
+                    state.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
+                    logger.warning(
+                        "analytics sink %s failed (%d events kept for retry): %s",
+                        state.name,
+                        min(len(failed), self.max_events),
+                        state.last_error,
+                    )
+                    # Keep the newest events up to the bound.
+                    overflow = max(0, len(failed) - self.max_events)
+                    state.dropped += overflow
+                    state.retry.extend(failed[overflow:])
+            return len(batch)
+
+    def stats(self) -> dict:
+        return {
+            "recorded": self.recorded,
+            "buffered": len(self.buffer),
+            "dropped": self.dropped + sum(s.dropped for s in self.sinks),
+            "errors": sum(s.errors for s in self.sinks),
+            "sinks": {
+                s.name: {
+                    "written": s.written,
+                    "errors": s.errors,
+                    "dropped": s.dropped,
+                    "retrying": len(s.retry),
+                    "last_error": s.last_error,
+                }
+                for s in self.sinks
+            },
+        }
+
+
+_recorder: Recorder | None = None
+_recorder_lock = threading.Lock()
+
+
+def recorder_get() -> Recorder:
+    global _recorder
+    if _recorder is None:
+        with _recorder_lock:
+            if _recorder is None:
+                _recorder = Recorder()
+    return _recorder
+
+
+def recorder_reset(*, recorder: Recorder | None = None) -> Recorder:
+    """Replace the process recorder (tests, and settings changes)."""
+    global _recorder
+    with _recorder_lock:
+        old, _recorder = _recorder, recorder
+    if old is not None:
+        old._stop.set()
+        old._wake.set()
+    return recorder_get()
+
+
+_errors = 0
 
 
 def event_record(*, name: str, **fields) -> None:
@@ -17,6 +285,143 @@ def event_record(*, name: str, **fields) -> None:
     Fields are Event columns (product_id, variant_id, order_id, value,
     currency, properties, ...). Request context (visitor, session, path,
     user agent) is filled in from the current request by the middleware.
+    Never blocks on I/O, never raises.
     """
-    # Filled in by the clickstream work; recording must never break a caller.
-    return None
+    global _errors
+    try:
+        if not settings.ANALYTICS_ENABLED:
+            return
+        ctx = context_current()
+        event = {}
+        if ctx is not None:
+            base = ctx.base()
+            if base is None:  # the visitor opted out and the mode is "off"
+                return
+            event.update(base)
+            event["user_id"] = ctx.user_id()
+            request = ctx.request
+            event["path"] = request.get_full_path()
+            match = request.resolver_match
+            if match is not None:
+                event["route"] = match.view_name
+        event.update((k, v) for k, v in fields.items() if k in RECORDABLE)
+        event["name"] = name
+        event.setdefault("event_id", uuid.uuid4())
+        event.setdefault("occurred_at", datetime.now(UTC))
+        recorder_get().add(event)
+    except Exception:
+        _errors += 1
+        logger.exception("analytics: could not record %r", name)
+
+
+def events_flush() -> int:
+    """Drain the buffer into the sinks now, in this thread."""
+    return recorder_get().flush()
+
+
+def analytics_health() -> dict:
+    """Counters for /healthz and staff: recorded, buffered, dropped, errors."""
+    try:
+        stats = recorder_get().stats()
+        stats["errors"] += _errors
+        return stats
+    except Exception as exc:  # health must answer even when this is broken
+        return {"error": exc.__class__.__name__}
+
+
+# -- normalisation, in the flusher thread ---------------------------------------
+def _bounded_properties(value) -> dict:
+    if not isinstance(value, dict) or not value:
+        return {}
+    try:
+        raw = json.dumps(value, default=str, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return {"_invalid": True}
+    if len(raw) > MAX_PROPERTIES_BYTES:
+        return {"_truncated": True}
+    return json.loads(raw)
+
+
+def _event_prepare(event: dict) -> dict:
+    from . import tracking
+
+    ua = event.pop("_ua", None)
+    host = event.pop("_host", None)
+    if ua is not None:
+        device, browser, os_name, is_bot = useragent_parse(ua)
+        event.setdefault("device", device)
+        event.setdefault("browser", browser)
+        event.setdefault("os", os_name)
+        event["is_bot"] = bool(event.get("is_bot")) or is_bot
+    if host is not None and "channel" not in event:
+        event["channel"] = tracking.channel_classify(
+            source=event.get("utm_source", ""),
+            medium=event.get("utm_medium", ""),
+            referrer=event.get("referrer", ""),
+            host=host,
+        )
+    event["path"] = tracking.url_scrub(str(event.get("path") or ""))
+    for key, limit in TEXT_LIMITS.items():
+        value = event.get(key)
+        event[key] = "" if value is None else str(value)[:limit]
+    event["properties"] = _bounded_properties(event.get("properties"))
+    value = event.get("value")
+    if value is not None:
+        try:
+            event["value"] = Decimal(str(value)).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            event["value"] = None
+    if not isinstance(event["event_id"], uuid.UUID):
+        event["event_id"] = uuid.UUID(str(event["event_id"]))
+    event["is_bot"] = bool(event.get("is_bot"))
+    return event
+
+
+def events_prepare(events: list[dict]) -> list[dict]:
+    """Parse user agents, bound sizes and assign cookieless sessions."""
+    from .sessions import sessions_assign
+
+    prepared = []
+    for event in events:
+        try:
+            prepared.append(_event_prepare(event))
+        except Exception:
+            logger.exception("analytics: dropped a malformed event")
+    sessions_assign(events=prepared)
+    return prepared
+
+
+def events_collect(*, events: list[dict], flagged: bool = False) -> int:
+    """Record validated client events; `flagged` marks them as a bot's."""
+    for fields in events:
+        if flagged:
+            fields["is_bot"] = True
+        event_record(**fields)
+    return len(events)
+
+
+def collect_rate_check(*, ip: str) -> tuple[bool, bool]:
+    """
+    Count one collect request for `ip` (hashed) in the cache.
+
+    Returns (allowed, flagged): over ANALYTICS_COLLECT_RATE a minute the
+    request is refused, and the client stays flagged as a bot for an hour.
+    Fails open when the cache is down: analytics must not break the page.
+    """
+    from django.core.cache import cache
+
+    from .tracking import ip_hash
+
+    digest = ip_hash(ip)
+    window = int(time.time() // 60)
+    key = f"analytics:rl:{digest}:{window}"
+    flag_key = f"analytics:flood:{digest}"
+    try:
+        count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
+        if count > settings.ANALYTICS_COLLECT_RATE:
+            cache.set(flag_key, 1, timeout=3600)
+            return False, True
+        return True, bool(cache.get(flag_key))
+    except Exception:
+        logger.warning("analytics: rate limit cache unavailable", exc_info=True)
+        return True, False

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "analytics"
 
-urlpatterns = []
+urlpatterns = [
+    path("collect", views.collect, name="collect"),
+    path("consent", views.consent, name="consent"),
+    path("status", views.status, name="status"),
+]

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "analytics.middleware.ClickstreamMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
 ]
@@ -272,6 +273,37 @@ ANALYTICS_ENABLED = env.bool("ANALYTICS_ENABLED", default=True)
 ANALYTICS_SINKS = env.list(
     "ANALYTICS_SINKS", default=["analytics.sinks.DatabaseSink"]
 )
+ANALYTICS_BUFFER_SIZE = env.int("ANALYTICS_BUFFER_SIZE", default=20000)
+ANALYTICS_BATCH_SIZE = env.int("ANALYTICS_BATCH_SIZE", default=1000)
+ANALYTICS_FLUSH_INTERVAL = env.float("ANALYTICS_FLUSH_INTERVAL", default=2.0)
+ANALYTICS_BACKGROUND_FLUSH = env.bool("ANALYTICS_BACKGROUND_FLUSH", default=True)
+ANALYTICS_SINK_TIMEOUT = env.float("ANALYTICS_SINK_TIMEOUT", default=5.0)
+# Visitors who send DNT/GPC or decline consent: "hash" (daily-rotating
+# salted hash, no cookie) or "off" (not tracked at all).
+ANALYTICS_PRIVATE_MODE = env("ANALYTICS_PRIVATE_MODE", default="hash")
+ANALYTICS_REQUIRE_CONSENT = env.bool("ANALYTICS_REQUIRE_CONSENT", default=True)
+ANALYTICS_COOKIE_AGE = env.int("ANALYTICS_COOKIE_AGE", default=365 * 24 * 3600)
+ANALYTICS_SESSION_TIMEOUT = env.int("ANALYTICS_SESSION_TIMEOUT", default=1800)
+ANALYTICS_SENSITIVE_PARAMS = env.list(
+    "ANALYTICS_SENSITIVE_PARAMS",
+    default=["email", "token", "password", "code", "key", "secret", "session",
+             "auth", "signature", "phone", "state", "access_token", "id_token"],
+)
+ANALYTICS_SKIP_PREFIXES = env.list(
+    "ANALYTICS_SKIP_PREFIXES",
+    default=["/admin/", "/healthz", "/analytics/", "/favicon", "/robots.txt",
+             "/sitemap.xml"],
+)
+ANALYTICS_TRUST_X_FORWARDED_FOR = env.bool(
+    "ANALYTICS_TRUST_X_FORWARDED_FOR", default=False
+)
+ANALYTICS_COLLECT_RATE = env.int("ANALYTICS_COLLECT_RATE", default=120)
+ANALYTICS_COLLECT_MAX_AGE = env.int("ANALYTICS_COLLECT_MAX_AGE", default=48 * 3600)
+ANALYTICS_S3_BUCKET = env("ANALYTICS_S3_BUCKET", default="shop-clickstream")
+ANALYTICS_S3_PREFIX = env("ANALYTICS_S3_PREFIX", default="clickstream")
+ANALYTICS_FIREHOSE_STREAM = env("ANALYTICS_FIREHOSE_STREAM", default="shop-clickstream")
+ANALYTICS_FIREHOSE_RETRIES = env.int("ANALYTICS_FIREHOSE_RETRIES", default=3)
+ANALYTICS_ROLLUP_LOOKBACK_HOURS = env.int("ANALYTICS_ROLLUP_LOOKBACK_HOURS", default=3)
 
 # ---------------------------------------------------------------------------
 # Logging: to stderr, never passwords or tokens.

@@ -11,7 +11,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics.services import event_record
+from analytics.services import analytics_health, event_record
 
 from . import selectors, services
 from .cache import catalogue_cached, catalogue_version
@@ -331,6 +331,8 @@ def healthz(request):
         checks["cache"] = f"error: {exc.__class__.__name__}"
     healthy = all(value == "ok" for value in checks.values())
     body = {"status": "ok" if healthy else "error", "checks": checks}
+    # Clickstream counters are informative: a failing sink never fails health.
+    body["analytics"] = analytics_health()
     return JsonResponse(body, status=200 if healthy else 503)
 
 

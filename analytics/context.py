@@ -1,0 +1,178 @@
+"""
+The request context that events inherit, carried in a contextvar.
+
+The middleware sets a `TrackingContext` for each request, so services can
+call `event_record(...)` without ever taking an HTTP object. Everything is
+computed lazily on the first event and without I/O: user-agent parsing and
+cookieless sessions are resolved later by the flusher thread.
+"""
+
+import time
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from . import tracking
+
+VISITOR_COOKIE = "nw_vid"
+SESSION_COOKIE = "nw_sess"
+CONSENT_COOKIE = "nw_consent"
+
+_current: ContextVar["TrackingContext | None"] = ContextVar(
+    "analytics_context", default=None
+)
+
+
+def context_current() -> "TrackingContext | None":
+    return _current.get()
+
+
+def context_activate(ctx: "TrackingContext | None"):
+    return _current.set(ctx)
+
+
+def context_deactivate(token) -> None:
+    _current.reset(token)
+
+
+def client_ip(request) -> str:
+    # Used only inside hashes (cookieless visitor, rate limit), never stored.
+    if settings.ANALYTICS_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def privacy_requested(request) -> bool:
+    """DNT, GPC or a declined (or, when required, missing) consent."""
+    meta = request.META
+    if meta.get("HTTP_DNT") == "1" or meta.get("HTTP_SEC_GPC") == "1":
+        return True
+    consent = request.COOKIES.get(CONSENT_COOKIE)
+    if consent == "denied":
+        return True
+    return settings.ANALYTICS_REQUIRE_CONSENT and consent != "granted"
+
+
+class TrackingContext:
+    """Per-request tracking state; `base()` is what every event inherits."""
+
+    __slots__ = ("request", "_base", "cookie_mode", "session_state", "new_visitor")
+
+    def __init__(self, request):
+        self.request = request
+        self._base = None
+        self.cookie_mode = False
+        self.session_state = None
+        self.new_visitor = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.base() is not None
+
+    def base(self) -> dict | None:
+        if self._base is None:
+            self._base = self._resolve() or {}
+        return self._base or None
+
+    def _resolve(self) -> dict | None:
+        request = self.request
+        private = privacy_requested(request)
+        if private and settings.ANALYTICS_PRIVATE_MODE == "off":
+            return None
+        meta = request.META
+        now = datetime.now(UTC)
+        user_agent = meta.get("HTTP_USER_AGENT", "")[:512]
+        referrer = tracking.url_scrub(meta.get("HTTP_REFERER", ""))
+        utm = (
+            tracking.utm_parse(request.GET)
+            if request.GET
+            else dict.fromkeys(tracking.UTM_KEYS, "")
+        )
+        host = meta.get("HTTP_HOST", "")
+        base = {
+            "referrer": referrer,
+            "language": meta.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[0][:20],
+            "country": meta.get("HTTP_CLOUDFRONT_VIEWER_COUNTRY", "")[:2].upper(),
+            "_ua": user_agent,
+        }
+        if private:
+            # Cookieless: a daily-rotating salted hash; the flusher assigns
+            # the session from a shared cache, off the request path.
+            base["visitor_id"] = tracking.visitor_hash(
+                ip=client_ip(request), user_agent=user_agent, day=now.date().isoformat()
+            )
+            base["session_id"] = ""
+            base["_host"] = host
+            base.update(utm)
+            return base
+        self.cookie_mode = True
+        visitor = request.COOKIES.get(VISITOR_COOKIE, "")
+        if (
+            not (8 <= len(visitor) <= 64)
+            or not visitor.replace("-", "").replace("_", "").isalnum()
+        ):
+            visitor = tracking.new_id()
+            self.new_visitor = True
+        state = tracking.SessionState.load(request.COOKIES.get(SESSION_COOKIE))
+        if not tracking.session_continues(
+            state=state, now=now, campaign=utm["utm_campaign"]
+        ):
+            state = tracking.SessionState(
+                session_id=tracking.new_id(),
+                last_seen=0,
+                channel=tracking.channel_classify(
+                    source=utm["utm_source"],
+                    medium=utm["utm_medium"],
+                    referrer=referrer,
+                    host=host,
+                ),
+                source=utm["utm_source"],
+                medium=utm["utm_medium"],
+                campaign=utm["utm_campaign"],
+                referrer=referrer,
+            )
+        state.last_seen = int(time.time())
+        self.session_state = state
+        base.update(
+            visitor_id=visitor,
+            session_id=state.session_id,
+            channel=state.channel,
+            utm_source=state.source,
+            utm_medium=state.medium,
+            utm_campaign=state.campaign,
+            utm_term=utm["utm_term"],
+            utm_content=utm["utm_content"],
+        )
+        return base
+
+    def user_id(self) -> int | None:
+        # Only a user the request already loaded: never a query of our own.
+        user = self.request.__dict__.get("_cached_user")
+        if user is not None and user.is_authenticated:
+            return user.pk
+        return None
+
+    def set_cookies(self, response) -> None:
+        if not self.cookie_mode or self.session_state is None:
+            return
+        secure = settings.SESSION_COOKIE_SECURE
+        if self.new_visitor:
+            response.set_cookie(
+                VISITOR_COOKIE,
+                self._base["visitor_id"],
+                max_age=settings.ANALYTICS_COOKIE_AGE,
+                secure=secure,
+                httponly=True,
+                samesite="Lax",
+            )
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.session_state.dump(),
+            max_age=settings.ANALYTICS_SESSION_TIMEOUT,
+            secure=secure,
+            httponly=True,
+            samesite="Lax",
+        )

@@ -1,0 +1,306 @@
+"""
+Where batches of events go. ANALYTICS_SINKS names one or more of these by
+dotted path; each has `write(events: list[dict]) -> None` and raises on
+failure (optionally a `SinkError` carrying only the events that failed).
+
+Events arrive prepared by `services.events_prepare`: plain dicts keyed by
+Event column, with a UUID `event_id`, aware datetimes and Decimal `value`.
+"""
+
+import csv
+import gzip
+import io
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connections, transaction
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = (
+    "event_id",
+    "name",
+    "occurred_at",
+    "client_time",
+    "visitor_id",
+    "session_id",
+    "user_id",
+    "path",
+    "route",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "channel",
+    "product_id",
+    "variant_id",
+    "order_id",
+    "value",
+    "currency",
+    "device",
+    "browser",
+    "os",
+    "language",
+    "viewport",
+    "country",
+    "status_code",
+    "duration_ms",
+    "is_bot",
+    "properties",
+)
+DEFAULTS = {
+    "client_time": None,
+    "user_id": None,
+    "product_id": None,
+    "variant_id": None,
+    "order_id": None,
+    "value": None,
+    "status_code": None,
+    "duration_ms": None,
+    "is_bot": False,
+    "properties": {},
+}
+
+
+class SinkError(Exception):
+    """A sink wrote some events; `failed` are the ones to retry."""
+
+    def __init__(self, message: str, *, failed: list[dict]):
+        super().__init__(message)
+        self.failed = failed
+
+
+def event_row(event: dict) -> tuple:
+    return tuple(event.get(c, DEFAULTS.get(c, "")) for c in COLUMNS)
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def event_json(event: dict) -> str:
+    """One event as a JSON line: ISO-8601 UTC times, money as a decimal string."""
+    return json.dumps(
+        {c: event.get(c, DEFAULTS.get(c, "")) for c in COLUMNS},
+        default=_json_default,
+        separators=(",", ":"),
+    )
+
+
+class DatabaseSink:
+    """
+    Batched inserts into analytics_event; duplicates of event_id are dropped.
+
+    On PostgreSQL the batch is COPYed into a temporary table and moved with
+    one INSERT ... ON CONFLICT DO NOTHING; elsewhere it is a bulk_create.
+    """
+
+    using = "default"
+
+    def write(self, events: list[dict]) -> None:
+        if not events:
+            return
+        connection = connections[self.using]
+        if connection.vendor == "postgresql":
+            events_copy(events=events, using=self.using)
+        else:
+            from .models import Event
+
+            Event.objects.using(self.using).bulk_create(
+                [
+                    Event(**dict(zip(COLUMNS, event_row(e), strict=True)))
+                    for e in events
+                ],
+                batch_size=500,
+                ignore_conflicts=True,
+            )
+
+
+def _copy_buffer(rows) -> io.StringIO:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NOTNULL, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row)
+    buffer.seek(0)
+    return buffer
+
+
+def _csv_value(value):
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def events_copy(*, events: list[dict] | None = None, rows=None, using: str = "default"):
+    """
+    COPY events (dicts) or ready rows (tuples in COLUMNS order) into
+    analytics_event on PostgreSQL, skipping event_ids already stored.
+    """
+    if rows is None:
+        rows = ([_csv_value(v) for v in event_row(e)] for e in events)
+    cols = ", ".join(COLUMNS)
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS analytics_event_load AS "
+            f"SELECT {cols} FROM analytics_event WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE analytics_event_load")
+        raw = cursor.cursor
+        raw.copy_expert(
+            f"COPY analytics_event_load ({cols}) FROM STDIN WITH (FORMAT csv)",
+            _copy_buffer(rows),
+        )
+        cursor.execute(
+            f"INSERT INTO analytics_event ({cols}) SELECT {cols} "
+            "FROM analytics_event_load ON CONFLICT (event_id) DO NOTHING"
+        )
+        return cursor.rowcount
+
+
+def s3_key(*, prefix: str, dt: str, hour: str) -> str:
+    return f"{prefix.strip('/')}/dt={dt}/hour={hour}/{uuid.uuid4()}.jsonl.gz"
+
+
+class S3Sink:
+    """
+    Gzipped JSON Lines in ANALYTICS_S3_BUCKET, Hive-partitioned by UTC hour:
+    `clickstream/dt=YYYY-MM-DD/hour=HH/<uuid>.jsonl.gz` (Glue and Athena).
+    """
+
+    def __init__(self, *, bucket: str | None = None, prefix: str | None = None):
+        self.bucket = bucket or settings.ANALYTICS_S3_BUCKET
+        self.prefix = prefix or settings.ANALYTICS_S3_PREFIX
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from config.aws import aws_client
+
+            self._client = aws_client("s3", timeout=settings.ANALYTICS_SINK_TIMEOUT)
+        return self._client
+
+    def write(self, events: list[dict]) -> list[str]:
+        partitions = defaultdict(list)
+        for event in events:
+            at = event["occurred_at"].astimezone(UTC)
+            partitions[(at.strftime("%Y-%m-%d"), at.strftime("%H"))].append(event)
+        keys, failed = [], []
+        for (dt, hour), group in sorted(partitions.items()):
+            body = gzip.compress(
+                ("\n".join(event_json(e) for e in group) + "\n").encode(), 6
+            )
+            key = s3_key(prefix=self.prefix, dt=dt, hour=hour)
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType="application/x-ndjson",
+                    ContentEncoding="gzip",
+                )
+                keys.append(key)
+            except Exception as exc:
+                failed.extend(group)
+                error = exc
+        if failed:
+            raise SinkError(f"S3 put failed: {error}", failed=failed)
+        return keys
+
+
+class FirehoseSink:
+    """
+    Kinesis Data Firehose PutRecordBatch, within its limits (500 records and
+    4 MiB per call), retrying only the records the service reports failed.
+    """
+
+    MAX_RECORDS = 500
+    MAX_BYTES = 4 * 1024 * 1024
+    MAX_RECORD_BYTES = 1000 * 1024
+
+    def __init__(
+        self, *, stream: str | None = None, client=None, retries: int | None = None
+    ):
+        self.stream = stream or settings.ANALYTICS_FIREHOSE_STREAM
+        self.retries = (
+            settings.ANALYTICS_FIREHOSE_RETRIES if retries is None else retries
+        )
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            from config.aws import aws_client
+
+            self._client = aws_client(
+                "firehose", timeout=settings.ANALYTICS_SINK_TIMEOUT
+            )
+        return self._client
+
+    def batches(self, events: list[dict]):
+        """Yield lists of (event, data) within the record and byte limits."""
+        batch, size = [], 0
+        for event in events:
+            data = (event_json(event) + "\n").encode()
+            if len(data) > self.MAX_RECORD_BYTES:
+                logger.warning(
+                    "analytics: dropped an event over Firehose's record size"
+                )
+                continue
+            if batch and (
+                len(batch) == self.MAX_RECORDS or size + len(data) > self.MAX_BYTES
+            ):
+                yield batch
+                batch, size = [], 0
+            batch.append((event, data))
+            size += len(data)
+        if batch:
+            yield batch
+
+    def write(self, events: list[dict]) -> int:
+        calls, failed = 0, []
+        for batch in self.batches(events):
+            pending = batch
+            for attempt in range(self.retries + 1):
+                if attempt:
+                    time.sleep(min(0.1 * 2**attempt, 2.0))
+                calls += 1
+                try:
+                    response = self.client.put_record_batch(
+                        DeliveryStreamName=self.stream,
+                        Records=[{"Data": data} for _, data in pending],
+                    )
+                except Exception as exc:
+                    error = exc
+                    continue
+                if not response.get("FailedPutCount"):
+                    pending = []
+                    break
+                results = response["RequestResponses"]
+                pending = [
+                    item
+                    for item, result in zip(pending, results, strict=True)
+                    if result.get("ErrorCode")
+                ]
+                error = results and next(
+                    (r.get("ErrorCode") for r in results if r.get("ErrorCode")), ""
+                )
+            failed.extend(event for event, _ in pending)
+        if failed:
+            raise SinkError(f"Firehose kept failing: {error}", failed=failed)
+        return calls

@@ -1,0 +1,135 @@
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from analytics.context import SESSION_COOKIE, VISITOR_COOKIE
+from analytics.models import Event
+from tests.analytics.conftest import MOBILE_UA
+
+pytestmark = pytest.mark.django_db
+
+
+def test_page_view_has_the_full_shape(browser, flushed, product):
+    response = browser.get(
+        product.get_absolute_url() + "?utm_source=news&utm_medium=email"
+        "&utm_campaign=spring&email=a@b.c&token=xyz&colour=red",
+        headers={
+            "referer": "https://www.google.com/search?q=mug",
+            "accept-language": "en-GB,en;q=0.9",
+            "cloudfront-viewer-country": "gb",
+        },
+    )
+    assert response.status_code == 200
+    events = {e.name: e for e in flushed()}
+    assert set(events) == {"page_view", "product_view"}
+    view = events["page_view"]
+    assert view.path == f"{product.get_absolute_url()}?utm_source=news&utm_medium=email&utm_campaign=spring&colour=red"
+    assert view.route == "shop:product"
+    assert view.referrer == "https://www.google.com/search?q=mug"
+    assert (view.utm_source, view.utm_medium, view.utm_campaign) == (
+        "news",
+        "email",
+        "spring",
+    )
+    assert view.channel == "email"
+    assert (view.device, view.browser, view.os) == ("desktop", "Chrome", "Windows")
+    assert view.language == "en-GB"
+    assert view.country == "GB"
+    assert view.status_code == 200
+    assert view.duration_ms is not None
+    assert view.is_bot is False
+    assert view.visitor_id == response.cookies[VISITOR_COOKIE].value
+    assert events["product_view"].product_id == product.pk
+    assert events["product_view"].session_id == view.session_id
+    assert events["product_view"].visitor_id == view.visitor_id
+
+
+def test_page_view_is_only_for_html_get(browser, flushed, product):
+    browser.get("/healthz")
+    browser.get("/robots.txt")
+    browser.get("/admin/login/")
+    browser.post(reverse("shop:cart_add"), {"variant": 0, "quantity": 1})
+    assert [e.name for e in flushed()] == []
+
+
+def test_404_pages_are_recorded_with_their_status(browser, flushed):
+    browser.get("/no-such-page/")
+    [event] = flushed()
+    assert (event.name, event.status_code) == ("page_view", 404)
+
+
+def test_session_and_visitor_persist_across_requests(browser, flushed, product):
+    browser.get("/")
+    browser.get(product.get_absolute_url())
+    events = flushed()
+    assert len({e.session_id for e in events}) == 1
+    assert len({e.visitor_id for e in events}) == 1
+
+
+def test_a_new_campaign_starts_a_new_session(browser, flushed):
+    browser.get("/?utm_source=a&utm_campaign=one")
+    browser.get("/")
+    browser.get("/?utm_source=b&utm_campaign=two")
+    first, second, third = flushed()
+    assert first.session_id == second.session_id != third.session_id
+    assert second.utm_campaign == "one"  # attribution sticks to the session
+    assert third.utm_campaign == "two"
+    assert first.visitor_id == third.visitor_id
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "bot"),
+    [
+        ("Googlebot/2.1 (+http://www.google.com/bot.html)", True),
+        ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", True),
+        ("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36", True),
+        ("curl/8.5.0", True),
+        ("python-requests/2.32", True),
+        ("", True),
+        (MOBILE_UA, False),
+    ],
+)
+def test_bots_are_kept_but_flagged(client, flushed, user_agent, bot):
+    client.get("/", headers={"user-agent": user_agent})
+    [event] = flushed()
+    assert event.is_bot is bot
+
+
+def test_mobile_device_is_parsed(client, flushed):
+    client.get("/", headers={"user-agent": MOBILE_UA})
+    [event] = flushed()
+    assert (event.device, event.os) == ("mobile", "iOS")
+
+
+def test_commerce_events_from_services(browser, flushed, variant):
+    browser.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": 2})
+    events = flushed()
+    [add] = [e for e in events if e.name == "add_to_cart"]
+    assert (add.product_id, add.variant_id) == (variant.product_id, variant.pk)
+    assert add.value == Decimal("40.00")
+    assert add.properties == {"quantity": 2}
+    assert add.route == "shop:cart_add"
+    assert add.session_id
+
+
+def test_signed_in_user_is_attached(browser, flushed, user):
+    browser.force_login(user)
+    browser.get("/")
+    [event] = flushed()
+    assert event.user_id == user.pk
+
+
+def test_duplicate_event_ids_are_dropped(recorder, flushed, browser):
+    browser.get("/")
+    events_before = flushed()
+    # A retried batch: the same events reach the sink again.
+    from analytics.sinks import DatabaseSink
+
+    DatabaseSink().write(
+        [
+            {**{f.attname: getattr(e, f.attname) for f in Event._meta.fields if f.attname != "id"}}
+            for e in events_before
+        ]
+    )
+    assert Event.objects.count() == len(events_before) == 1
