@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import User
+from .models import Address, User
+from .views import admin_login
 
 
 @admin.register(User)
@@ -14,9 +15,30 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "name", "password"]}),
         ("Cognito", {"fields": ["cognito_sub"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups"]},
+        ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "name", "password1", "password2"],
+            },
+        ),
     ]
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ["user", "full_name", "city", "postcode", "is_default"]
+    search_fields = ["user__email", "full_name", "postcode"]
+    raw_id_fields = ["user"]
+
+
+# Staff sign in to the admin through Cognito; /accounts/login/local/ keeps the
+# password form for break-glass superusers.
+admin.site.login = admin_login

@@ -1,4 +1,8 @@
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    BaseUserManager,
+    PermissionsMixin,
+)
 from django.db import models
 from django.utils import timezone
 
@@ -63,3 +67,33 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.name.split(" ")[0] if self.name else self.email
+
+
+class Address(models.Model):
+    """A saved delivery address; the default one prefills checkout."""
+
+    user = models.ForeignKey(User, related_name="addresses", on_delete=models.CASCADE)
+    label = models.CharField(max_length=40, blank=True, help_text="e.g. Home, Work")
+    full_name = models.CharField(max_length=150)
+    phone = models.CharField(max_length=40, blank=True)
+    address_line1 = models.CharField("address", max_length=200)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField("town or city", max_length=100)
+    postcode = models.CharField(max_length=20)
+    country = models.CharField(max_length=2, default="GB")
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at", "-id"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(is_default=True),
+                name="address_one_default_per_user",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.full_name}, {self.address_line1}, {self.city}"

@@ -1,0 +1,54 @@
+"""Keeps a Cognito-backed session fresh: refreshes tokens and re-syncs groups."""
+
+import logging
+import time
+
+from django.contrib.auth import logout
+
+from .cognito import CognitoError, CognitoUnavailable, TokenError
+from .services import AccountLinkError, account_refresh, user_from_tokens
+
+logger = logging.getLogger(__name__)
+
+SESSION_TOKENS = "cognito_tokens"
+
+
+class CognitoSessionMiddleware:
+    """
+    When the access token in the session has expired, use the refresh token.
+
+    The new ID token re-syncs the user, so removing someone from a group
+    demotes them here. A revoked refresh token signs the user out; Cognito
+    being unreachable leaves the session as it is.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tokens = request.session.get(SESSION_TOKENS)
+        if tokens and tokens.get("expires_at", 0) <= time.time() + 30:
+            self._refresh(request, tokens)
+        return self.get_response(request)
+
+    def _refresh(self, request, tokens):
+        user = request.user
+        if not user.is_authenticated or not user.cognito_sub:
+            request.session.pop(SESSION_TOKENS, None)
+            return
+        try:
+            fresh = account_refresh(
+                refresh_token=tokens["refresh"], sub=user.cognito_sub
+            )
+            synced = user_from_tokens(tokens=fresh)
+        except CognitoUnavailable:
+            return
+        except (CognitoError, TokenError, AccountLinkError) as exc:
+            logger.info("Refresh refused (%s); signing out", exc.__class__.__name__)
+            logout(request)
+            return
+        if synced.pk != user.pk or not synced.is_active:
+            logout(request)
+            return
+        request.session[SESSION_TOKENS] = fresh.as_session()
+        request.user = synced

@@ -1,0 +1,688 @@
+"""Writes for accounts: Cognito flows, user sync, addresses, rate limits."""
+
+import base64
+import hashlib
+import json
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import requests
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+from shop.models import Order
+from shop.services import cart_get, cart_merge
+
+from .cognito import (
+    CognitoConfig,
+    CognitoError,
+    CognitoUnavailable,
+    cognito_call,
+    cognito_config,
+    local_config_read,
+    secret_hash,
+    token_verify,
+)
+from .models import Address, User
+
+logger = logging.getLogger(__name__)
+
+
+class AccountLinkError(Exception):
+    """The Cognito identity cannot be tied to a local user safely."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    id_token: str
+    access_token: str
+    refresh_token: str
+    expires_at: int
+
+    def as_session(self) -> dict:
+        # Kept in the server-side session only; never sent to the browser.
+        return {
+            "access": self.access_token,
+            "refresh": self.refresh_token,
+            "expires_at": self.expires_at,
+        }
+
+
+def _with_secret(params: dict, *, username: str, config: CognitoConfig) -> dict:
+    if config.client_secret:
+        params["SecretHash"] = secret_hash(username=username, config=config)
+    return params
+
+
+def _tokens(result: dict, *, refresh_token: str = "") -> Tokens:
+    auth = result["AuthenticationResult"]
+    return Tokens(
+        id_token=auth["IdToken"],
+        access_token=auth["AccessToken"],
+        refresh_token=auth.get("RefreshToken", refresh_token),
+        expires_at=int(time.time()) + int(auth.get("ExpiresIn", 3600)),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Cognito flows
+# ---------------------------------------------------------------------------
+
+
+def account_sign_up(*, email: str, name: str, password: str) -> None:
+    """SignUp; Cognito emails a confirmation code. Raises CognitoError."""
+    config = cognito_config()
+    email = email.lower()
+    cognito_call(
+        "sign_up",
+        **_with_secret(
+            {
+                "ClientId": config.client_id,
+                "Username": email,
+                "Password": password,
+                "UserAttributes": [
+                    {"Name": "email", "Value": email},
+                    {"Name": "name", "Value": name},
+                ],
+            },
+            username=email,
+            config=config,
+        ),
+    )
+
+
+def account_confirm(*, email: str, code: str) -> None:
+    config = cognito_config()
+    cognito_call(
+        "confirm_sign_up",
+        **_with_secret(
+            {"ClientId": config.client_id, "Username": email, "ConfirmationCode": code},
+            username=email,
+            config=config,
+        ),
+    )
+
+
+def account_resend_code(*, email: str) -> None:
+    config = cognito_config()
+    cognito_call(
+        "resend_confirmation_code",
+        **_with_secret(
+            {"ClientId": config.client_id, "Username": email},
+            username=email,
+            config=config,
+        ),
+    )
+
+
+def account_authenticate(*, email: str, password: str) -> Tokens:
+    """
+    InitiateAuth with USER_PASSWORD_AUTH (SECRET_HASH when the client has a
+    secret). Raises CognitoError; a challenge is reported as NotAuthorized.
+    """
+    config = cognito_config()
+    email = email.lower()
+    params = {"USERNAME": email, "PASSWORD": password}
+    if config.client_secret:
+        params["SECRET_HASH"] = secret_hash(username=email, config=config)
+    result = cognito_call(
+        "initiate_auth",
+        ClientId=config.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters=params,
+    )
+    if "AuthenticationResult" not in result:
+        # MFA and forced password changes are not offered by this shop.
+        raise CognitoError(result.get("ChallengeName", "ChallengeRequired"))
+    return _tokens(result)
+
+
+def account_refresh(*, refresh_token: str, sub: str) -> Tokens:
+    """REFRESH_TOKEN_AUTH; the SECRET_HASH username is the user's `sub`."""
+    config = cognito_config()
+    params = {"REFRESH_TOKEN": refresh_token}
+    if config.client_secret:
+        params["SECRET_HASH"] = secret_hash(username=sub, config=config)
+    result = cognito_call(
+        "initiate_auth",
+        ClientId=config.client_id,
+        AuthFlow="REFRESH_TOKEN_AUTH",
+        AuthParameters=params,
+    )
+    return _tokens(result, refresh_token=refresh_token)
+
+
+def account_forgot_password(*, email: str) -> None:
+    """ForgotPassword. Unknown emails are not revealed (no error)."""
+    config = cognito_config()
+    email = email.lower()
+    try:
+        cognito_call(
+            "forgot_password",
+            **_with_secret(
+                {"ClientId": config.client_id, "Username": email},
+                username=email,
+                config=config,
+            ),
+        )
+    except CognitoError as exc:
+        if exc.code not in {"UserNotFoundException", "NotAuthorizedException"}:
+            raise
+
+
+def account_reset_password(*, email: str, code: str, password: str) -> None:
+    config = cognito_config()
+    email = email.lower()
+    cognito_call(
+        "confirm_forgot_password",
+        **_with_secret(
+            {
+                "ClientId": config.client_id,
+                "Username": email,
+                "ConfirmationCode": code,
+                "Password": password,
+            },
+            username=email,
+            config=config,
+        ),
+    )
+
+
+def account_change_password(*, access_token: str, old: str, new: str) -> None:
+    cognito_call(
+        "change_password",
+        AccessToken=access_token,
+        PreviousPassword=old,
+        ProposedPassword=new,
+    )
+
+
+def account_global_sign_out(*, access_token: str) -> bool:
+    """GlobalSignOut, best effort: a failure never blocks signing out."""
+    try:
+        cognito_call("global_sign_out", AccessToken=access_token)
+    except Exception as exc:
+        logger.info("GlobalSignOut skipped: %s", exc.__class__.__name__)
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Local users
+# ---------------------------------------------------------------------------
+
+
+def _is_true(value) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+@transaction.atomic
+def user_sync(*, claims: dict, email_verified: bool = False) -> User:
+    """
+    Find or create the local user for verified ID-token claims and sync it.
+
+    Found by `sub`; else, when the email is verified, an existing user with
+    that email is re-linked (the stand-in's pool is rebuilt on each start).
+    Groups set is_staff/is_superuser and are mirrored to Django groups.
+    Guest orders with the verified email are attached. Raises
+    AccountLinkError when an unverified email belongs to another user.
+    """
+    sub = claims["sub"]
+    email = (claims.get("email") or "").lower()
+    verified = email_verified or _is_true(claims.get("email_verified"))
+    user = User.objects.select_for_update().filter(cognito_sub=sub).first()
+    if user is None and email:
+        user = User.objects.select_for_update().filter(email__iexact=email).first()
+        if user is not None:
+            if not verified:
+                raise AccountLinkError(
+                    "This email belongs to another account; confirm it first."
+                )
+            logger.info("Re-linking user %s to a new Cognito sub", user.pk)
+    if user is None:
+        if not email:
+            raise AccountLinkError("The identity has no email address.")
+        user = User(email=email)
+        user.set_unusable_password()
+    user.cognito_sub = sub
+    taken = User.objects.filter(email__iexact=email).exclude(pk=user.pk)
+    if email and email != user.email and verified and not taken.exists():
+        user.email = email
+    if claims.get("name"):
+        user.name = claims["name"][:150]
+    groups = set(claims.get("cognito:groups") or [])
+    staff_group, admin_group = (
+        settings.COGNITO_STAFF_GROUP,
+        settings.COGNITO_ADMIN_GROUP,
+    )
+    user.is_superuser = admin_group in groups
+    user.is_staff = user.is_superuser or staff_group in groups
+    user.save()
+    mirrored = sorted(groups - {staff_group, admin_group})
+    user.groups.set([Group.objects.get_or_create(name=name)[0] for name in mirrored])
+    if verified and user.email == email:
+        orders_attach_guest(user=user)
+    return user
+
+
+def orders_attach_guest(*, user: User) -> int:
+    """Tie guest orders placed with the user's (verified) email to them."""
+    return Order.objects.filter(user__isnull=True, email__iexact=user.email).update(
+        user=user
+    )
+
+
+def cart_adopt(*, user: User, session_key: str | None) -> None:
+    """Merge the anonymous session's cart into the user's cart."""
+    anonymous = cart_get(session_key=session_key) if session_key else None
+    if anonymous is None or not anonymous.lines.exists():
+        return
+    cart_merge(source=anonymous, target=cart_get(user=user, create=True))
+
+
+def user_from_tokens(
+    *, tokens: Tokens, email_verified: bool = False, nonce=None
+) -> User:
+    """Verify the ID and access tokens, then sync the local user."""
+    claims = token_verify(token=tokens.id_token, use="id", nonce=nonce)
+    access = token_verify(token=tokens.access_token, use="access")
+    if access["sub"] != claims["sub"]:
+        raise AccountLinkError("The tokens belong to different users.")
+    return user_sync(claims=claims, email_verified=email_verified)
+
+
+# ---------------------------------------------------------------------------
+# Addresses
+# ---------------------------------------------------------------------------
+
+ADDRESS_FIELDS = [
+    "label",
+    "full_name",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postcode",
+    "country",
+]
+
+
+@transaction.atomic
+def address_save(
+    *, user: User, data: dict, address: Address | None = None, is_default: bool
+) -> Address:
+    """Create or update an address; the first one becomes the default."""
+    address = address or Address(user=user)
+    for field in ADDRESS_FIELDS:
+        if field in data:
+            setattr(address, field, data[field])
+    others = Address.objects.select_for_update().filter(user=user)
+    if address.pk:
+        others = others.exclude(pk=address.pk)
+    if is_default or not others.exists():
+        others.filter(is_default=True).update(is_default=False)
+        address.is_default = True
+    else:
+        address.is_default = False
+    address.save()
+    return address
+
+
+@transaction.atomic
+def address_delete(*, address: Address) -> None:
+    was_default = address.is_default
+    user = address.user
+    address.delete()
+    if was_default:
+        successor = Address.objects.filter(user=user).order_by("-created_at").first()
+        if successor:
+            successor.is_default = True
+            successor.save(update_fields=["is_default"])
+
+
+# ---------------------------------------------------------------------------
+# Sign-in rate limit (fixed windows in the cache)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throttle:
+    blocked: bool
+    retry_after: int  # seconds
+
+
+def _bucket_keys(*, ip: str, email: str) -> list[tuple[str, int]]:
+    window = settings.ACCOUNTS_SIGNIN_WINDOW
+    bucket = int(time.time() // window)
+    # Hashed so emails never sit in the cache in clear.
+    account = salted_hmac("signin-throttle", email.lower()).hexdigest()[:32]
+    return [
+        (f"signin:ip:{ip}:{bucket}", settings.ACCOUNTS_SIGNIN_IP_LIMIT),
+        (f"signin:acct:{account}:{bucket}", settings.ACCOUNTS_SIGNIN_ACCOUNT_LIMIT),
+    ]
+
+
+def signin_throttle(*, ip: str, email: str) -> Throttle:
+    """Count one sign-in attempt; blocked once a limit is passed."""
+    window = settings.ACCOUNTS_SIGNIN_WINDOW
+    retry_after = max(1, math.ceil(window - time.time() % window))
+    blocked = False
+    for key, limit in _bucket_keys(ip=ip, email=email):
+        cache.add(key, 0, timeout=window + 5)
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            count = 1
+            cache.set(key, 1, timeout=window + 5)
+        blocked = blocked or count > limit
+    return Throttle(blocked=blocked, retry_after=retry_after)
+
+
+def signin_throttle_reset(*, ip: str, email: str) -> None:
+    """A successful sign-in clears the account's count (not the IP's)."""
+    cache.delete(_bucket_keys(ip=ip, email=email)[1][0])
+
+
+# ---------------------------------------------------------------------------
+# Hosted UI (OAuth 2.0 authorization code with PKCE)
+# ---------------------------------------------------------------------------
+
+
+def hosted_redirect_uri() -> str:
+    return settings.COGNITO_REDIRECT_URI or (
+        settings.SITE_URL + reverse("accounts:hosted_callback")
+    )
+
+
+def hosted_authorize_url(*, state: str, nonce: str, verifier: str) -> str:
+    """The hosted UI's /oauth2/authorize URL with an S256 code challenge."""
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+        .rstrip(b"=")
+        .decode()
+    )
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": cognito_config().client_id,
+            "redirect_uri": hosted_redirect_uri(),
+            "scope": "openid email profile",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    return f"{settings.COGNITO_DOMAIN.rstrip('/')}/oauth2/authorize?{query}"
+
+
+def hosted_exchange_code(*, code: str, verifier: str) -> Tokens:
+    """POST the code and verifier to /oauth2/token. Raises CognitoError/Unavailable."""
+    config = cognito_config()
+    auth = (config.client_id, config.client_secret) if config.client_secret else None
+    try:
+        response = requests.post(
+            f"{settings.COGNITO_DOMAIN.rstrip('/')}/oauth2/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": config.client_id,
+                "code": code,
+                "redirect_uri": hosted_redirect_uri(),
+                "code_verifier": verifier,
+            },
+            auth=auth,
+            timeout=settings.COGNITO_TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        raise CognitoUnavailable(exc.__class__.__name__) from exc
+    if response.status_code >= 500:
+        raise CognitoUnavailable(f"token endpoint {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 or "id_token" not in body:
+        raise CognitoError("NotAuthorizedException")
+    return Tokens(
+        id_token=body["id_token"],
+        access_token=body["access_token"],
+        refresh_token=body.get("refresh_token", ""),
+        expires_at=int(time.time()) + int(body.get("expires_in", 3600)),
+    )
+
+
+def hosted_logout_url() -> str:
+    query = urlencode(
+        {"client_id": cognito_config().client_id, "logout_uri": settings.SITE_URL + "/"}
+    )
+    return f"{settings.COGNITO_DOMAIN.rstrip('/')}/logout?{query}"
+
+
+# ---------------------------------------------------------------------------
+# Sign-up in progress: the password is needed once more, to sign in right
+# after the code is confirmed. It is kept encrypted (key derived from
+# SECRET_KEY) in the server-side session, for 15 minutes at most.
+# ---------------------------------------------------------------------------
+
+PENDING_TTL = 15 * 60
+
+
+def _fernet() -> Fernet:
+    digest = hashlib.sha256(
+        salted_hmac("accounts.pending-sign-in", "key").digest()
+    ).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def pending_password_seal(*, password: str) -> str:
+    return _fernet().encrypt(password.encode()).decode()
+
+
+def pending_password_open(*, sealed: str) -> str | None:
+    try:
+        return _fernet().decrypt(sealed.encode(), ttl=PENDING_TTL).decode()
+    except (InvalidToken, ValueError):
+        return None
+
+
+def account_update_name(*, user: User, name: str, access_token: str | None) -> User:
+    """Change the name in Cognito (when signed in through it), then locally."""
+    if access_token:
+        cognito_call(
+            "update_user_attributes",
+            AccessToken=access_token,
+            UserAttributes=[{"Name": "name", "Value": name}],
+        )
+    user.name = name
+    user.save(update_fields=["name"])
+    return user
+
+
+# ---------------------------------------------------------------------------
+# Provisioning (manage.py cognito_bootstrap)
+# ---------------------------------------------------------------------------
+
+DEMO_ACCOUNTS = [
+    ("shopper@example.com", "Demo Shopper", []),
+    ("staff@example.com", "Demo Staff", ["staff"]),
+]
+
+PASSWORD_POLICY = {
+    "MinimumLength": 8,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+    "TemporaryPasswordValidityDays": 7,
+}
+
+
+@dataclass
+class BootstrapResult:
+    user_pool_id: str = ""
+    client_id: str = ""
+    created: list[str] = None  # what was created this run
+    passwords: dict[str, str] = None  # demo accounts created this run
+
+    def __post_init__(self):
+        self.created = self.created or []
+        self.passwords = self.passwords or {}
+
+
+def _demo_password() -> str:
+    # Satisfies every policy flag: upper, lower, digit and symbol.
+    return f"Nw-{secrets.token_urlsafe(9)}7a!"
+
+
+def cognito_bootstrap(
+    *, with_secret: bool = False, dry_run: bool = False
+) -> BootstrapResult:
+    """
+    Provision the pool, app client, groups and demo accounts, idempotently.
+
+    Found by name, so a second run creates nothing and prints no passwords.
+    Records the IDs in settings.COGNITO_LOCAL_CONFIG (unless `dry_run`).
+    Raises CognitoUnavailable when the endpoint cannot be reached.
+    """
+    result = BootstrapResult()
+    pools = cognito_call("list_user_pools", MaxResults=60)["UserPools"]
+    pool_id = next(
+        (p["Id"] for p in pools if p["Name"] == settings.COGNITO_POOL_NAME), ""
+    )
+    if not pool_id:
+        result.created.append(f"user pool {settings.COGNITO_POOL_NAME}")
+        if dry_run:
+            return result
+        pool_id = cognito_call(
+            "create_user_pool",
+            PoolName=settings.COGNITO_POOL_NAME,
+            Policies={"PasswordPolicy": PASSWORD_POLICY},
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            UsernameConfiguration={"CaseSensitive": False},
+            AdminCreateUserConfig={"AllowAdminCreateUserOnly": False},
+            AccountRecoverySetting={
+                "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]
+            },
+            Schema=[
+                {
+                    "Name": "email",
+                    "AttributeDataType": "String",
+                    "Required": True,
+                    "Mutable": True,
+                },
+                {
+                    "Name": "name",
+                    "AttributeDataType": "String",
+                    "Required": False,
+                    "Mutable": True,
+                },
+            ],
+        )["UserPool"]["Id"]
+    result.user_pool_id = pool_id
+
+    clients = cognito_call("list_user_pool_clients", UserPoolId=pool_id, MaxResults=60)
+    client_id = next(
+        (
+            c["ClientId"]
+            for c in clients["UserPoolClients"]
+            if c["ClientName"] == settings.COGNITO_CLIENT_NAME
+        ),
+        "",
+    )
+    if not client_id:
+        result.created.append(f"app client {settings.COGNITO_CLIENT_NAME}")
+        if not dry_run:
+            client_id = cognito_call(
+                "create_user_pool_client",
+                UserPoolId=pool_id,
+                ClientName=settings.COGNITO_CLIENT_NAME,
+                GenerateSecret=with_secret,
+                ExplicitAuthFlows=[
+                    "ALLOW_USER_PASSWORD_AUTH",
+                    "ALLOW_REFRESH_TOKEN_AUTH",
+                ],
+                PreventUserExistenceErrors="ENABLED",
+                ReadAttributes=["email", "email_verified", "name"],
+                WriteAttributes=["email", "name"],
+                EnableTokenRevocation=True,
+            )["UserPoolClient"]["ClientId"]
+    client_secret = ""
+    if client_id:
+        client = cognito_call(
+            "describe_user_pool_client", UserPoolId=pool_id, ClientId=client_id
+        )["UserPoolClient"]
+        client_secret = client.get("ClientSecret", "")
+    result.client_id = client_id
+
+    existing = {
+        g["GroupName"]
+        for g in cognito_call("list_groups", UserPoolId=pool_id)["Groups"]
+    }
+    for group in [settings.COGNITO_STAFF_GROUP, settings.COGNITO_ADMIN_GROUP]:
+        if group not in existing:
+            result.created.append(f"group {group}")
+            if not dry_run:
+                cognito_call("create_group", UserPoolId=pool_id, GroupName=group)
+
+    for email, name, groups in DEMO_ACCOUNTS:
+        try:
+            cognito_call("admin_get_user", UserPoolId=pool_id, Username=email)
+            continue
+        except CognitoError as exc:
+            if exc.code != "UserNotFoundException":
+                raise
+        result.created.append(f"demo account {email}")
+        if dry_run:
+            continue
+        password = _demo_password()
+        cognito_call(
+            "admin_create_user",
+            UserPoolId=pool_id,
+            Username=email,
+            MessageAction="SUPPRESS",
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "name", "Value": name},
+            ],
+        )
+        cognito_call(
+            "admin_set_user_password",
+            UserPoolId=pool_id,
+            Username=email,
+            Password=password,
+            Permanent=True,
+        )
+        for group in groups:
+            group = settings.COGNITO_STAFF_GROUP if group == "staff" else group
+            cognito_call(
+                "admin_add_user_to_group",
+                UserPoolId=pool_id,
+                Username=email,
+                GroupName=group,
+            )
+        result.passwords[email] = password
+
+    if not dry_run:
+        record = {
+            "endpoint_url": settings.AWS_ENDPOINT_URL,
+            "user_pool_id": pool_id,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+        path = settings.COGNITO_LOCAL_CONFIG
+        if local_config_read() != record:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(record, indent=2) + "\n")
+            path.chmod(0o600)
+    return result
