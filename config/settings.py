@@ -306,6 +306,34 @@ ANALYTICS_FIREHOSE_RETRIES = env.int("ANALYTICS_FIREHOSE_RETRIES", default=3)
 ANALYTICS_ROLLUP_LOOKBACK_HOURS = env.int("ANALYTICS_ROLLUP_LOOKBACK_HOURS", default=3)
 
 # ---------------------------------------------------------------------------
+# Data operations: catalogue import, S3 archive, periodic jobs (run_jobs).
+# Each job: dotted path of a callable returning counts, interval in seconds,
+# and its default switch (operators may flip it; the choice is kept in the DB).
+# ---------------------------------------------------------------------------
+PERIODIC_JOBS = {
+    "analytics_rollup": {
+        "task": "adminpanel.jobs.analytics_rollup_task",
+        "interval": env.int("JOB_ANALYTICS_ROLLUP_INTERVAL", default=60),
+        "enabled": env.bool("JOB_ANALYTICS_ROLLUP_ENABLED", default=True),
+    },
+    "refresh_customer_stats": {
+        "task": "adminpanel.customer_stats.customer_stats_refresh",
+        "interval": env.int("JOB_CUSTOMER_STATS_INTERVAL", default=600),
+        "enabled": env.bool("JOB_CUSTOMER_STATS_ENABLED", default=True),
+    },
+    "archive_to_s3": {
+        "task": "adminpanel.jobs.archive_task",
+        "interval": env.int("JOB_ARCHIVE_INTERVAL", default=300),
+        "enabled": env.bool("JOB_ARCHIVE_ENABLED", default=False),
+    },
+}
+# Files at least this large go to S3 in multipart uploads of this part size.
+ARCHIVE_MULTIPART_THRESHOLD = env.int("ARCHIVE_MULTIPART_THRESHOLD", default=64 * 1024 * 1024)
+ARCHIVE_MULTIPART_CHUNK = env.int("ARCHIVE_MULTIPART_CHUNK", default=16 * 1024 * 1024)
+# The Glue database `athena_ddl` creates the archive's tables in.
+ATHENA_DATABASE = env("ATHENA_DATABASE", default="shop_archive")
+
+# ---------------------------------------------------------------------------
 # Logging: to stderr, never passwords or tokens.
 # ---------------------------------------------------------------------------
 LOGGING = {

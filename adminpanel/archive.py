@@ -1,0 +1,520 @@
+"""
+The S3 archive of the shop's database: one CSV per reference table and one
+per day for time-based tables, each with its MD5 recorded in
+``archive_info.json`` so that an unchanged file is never uploaded again.
+
+Layout under ``s3://<bucket>/<prefix>/``::
+
+    archive_info.json
+    categories/part.csv
+    events/dt=2024-05-01/part.csv
+    ...
+
+CSV follows RFC 4180 (CRLF, fields quoted when needed); NULL is an empty
+field, datetimes are UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON is compact.
+"""
+
+import base64
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from config.aws import aws_client
+
+logger = logging.getLogger(__name__)
+
+INFO_NAME = "archive_info.json"
+FORMAT_VERSION = 1
+# Columns never archived: a password hash does not belong in a data lake and
+# the search vector is rebuilt from the other columns.
+EXCLUDED_COLUMNS = {"password", "search_vector"}
+
+
+@dataclass(frozen=True)
+class ArchiveTable:
+    name: str
+    model_label: str
+    # The column whose UTC date names the partition; None for reference data.
+    time_field: str | None = None
+    # How to reach the time column from this model, when it is elsewhere.
+    time_lookup: str | None = None
+
+    @property
+    def model(self) -> type[models.Model]:
+        return apps.get_model(self.model_label)
+
+    @property
+    def partitioned(self) -> bool:
+        return self.time_field is not None
+
+    def fields(self) -> list[models.Field]:
+        return [
+            f
+            for f in self.model._meta.concrete_fields
+            if f.name not in EXCLUDED_COLUMNS
+        ]
+
+    def columns(self) -> list[str]:
+        return [f.attname for f in self.fields()]
+
+
+# In load order: a table comes after the ones its foreign keys point at.
+TABLES = [
+    ArchiveTable("categories", "shop.Category"),
+    ArchiveTable("customers", "accounts.User"),
+    ArchiveTable("products", "shop.Product"),
+    ArchiveTable("variants", "shop.ProductVariant"),
+    ArchiveTable("orders", "shop.Order", "created_at"),
+    ArchiveTable("order_lines", "shop.OrderLine", "created_at", "order__created_at"),
+    ArchiveTable("events", "analytics.Event", "occurred_at"),
+    ArchiveTable("sessions", "analytics.SessionSummary", "started_at"),
+    ArchiveTable("rollups", "analytics.HourlyRollup", "hour"),
+]
+TABLES_BY_NAME = {t.name: t for t in TABLES}
+
+
+def athena_type(f: models.Field) -> str:
+    """The Hive/Athena type of a model field's column."""
+    if isinstance(f, models.ForeignKey):
+        return athena_type(f.target_field)
+    if isinstance(f, models.BooleanField):
+        return "boolean"
+    if isinstance(f, models.DecimalField):
+        return f"decimal({f.max_digits},{f.decimal_places})"
+    if isinstance(f, models.BigIntegerField | models.BigAutoField):
+        return "bigint"
+    if isinstance(f, models.SmallIntegerField | models.PositiveSmallIntegerField):
+        return "smallint"
+    if isinstance(f, models.IntegerField | models.AutoField):
+        return "int"
+    if isinstance(f, models.FloatField):
+        return "double"
+    if isinstance(f, models.DateTimeField):
+        return "timestamp"
+    if isinstance(f, models.DateField):
+        return "date"
+    return "string"
+
+
+def table_schema(table: ArchiveTable) -> dict:
+    columns = [{"name": f.attname, "type": athena_type(f)} for f in table.fields()]
+    digest = hashlib.sha256(json.dumps(columns, sort_keys=True).encode()).hexdigest()
+    return {"columns": columns, "hash": digest[:16]}
+
+
+def encode_value(value) -> str:
+    """One cell: the inverse of ``restore.decode_value``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+    return str(value)
+
+
+def key_for(prefix: str, table: str, day: dt.date | None) -> str:
+    parts = [prefix.strip("/")] if prefix.strip("/") else []
+    parts.append(table)
+    if day is not None:
+        parts.append(f"dt={day.isoformat()}")
+    parts.append("part.csv")
+    return "/".join(parts)
+
+
+def info_key(prefix: str) -> str:
+    return f"{prefix.strip('/')}/{INFO_NAME}" if prefix.strip("/") else INFO_NAME
+
+
+def info_load(*, bucket: str, prefix: str, client=None) -> dict | None:
+    """The recorded ``archive_info.json``, or None when there is none yet."""
+    client = client or aws_client("s3")
+    try:
+        body = client.get_object(Bucket=bucket, Key=info_key(prefix))["Body"].read()
+    except client.exceptions.NoSuchKey:
+        return None
+    return json.loads(body)
+
+
+class _HashingFile:
+    """Text sink for csv.writer that hashes and spools the encoded bytes."""
+
+    def __init__(self, bom: bool):
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        self.bytes = 0
+        self.rows = 0
+        if bom:
+            self._put("\ufeff")
+
+    def _put(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self.md5.update(data)
+        self.spool.write(data)
+        self.bytes += len(data)
+
+    def write(self, text: str) -> None:
+        self._put(text)
+
+
+@dataclass
+class TableResult:
+    name: str
+    status: str = "ok"
+    error: str = ""
+    rows: int = 0
+    files_uploaded: int = 0
+    files_unchanged: int = 0
+    bytes_uploaded: int = 0
+
+
+@dataclass
+class ArchiveResult:
+    bucket: str
+    prefix: str
+    tables: list[TableResult] = field(default_factory=list)
+    info_written: bool = False
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(t.status == "ok" for t in self.tables)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+
+def _iter_files(
+    table: ArchiveTable, *, excel: bool, chunk_size: int = 5000
+) -> Iterator[tuple[dt.date | None, _HashingFile]]:
+    """Stream the table and yield one finished CSV per partition."""
+    columns = table.columns()
+    qs = table.model._default_manager.all()
+    if table.partitioned:
+        lookup = table.time_lookup or table.time_field
+        rows = qs.order_by(lookup, "pk").values_list(lookup, *columns)
+    else:
+        rows = qs.order_by("pk").values_list(*columns)
+    current_day: dt.date | None = None
+    out: _HashingFile | None = None
+    writer = None
+    for row in rows.iterator(chunk_size=chunk_size):
+        if table.partitioned:
+            moment, row = row[0], row[1:]
+            day = moment.astimezone(dt.UTC).date()
+            if out is not None and day != current_day:
+                yield current_day, out
+                out = None
+            current_day = day
+        if out is None:
+            out = _HashingFile(bom=excel)
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(columns)
+        writer.writerow([encode_value(v) for v in row])
+        out.rows += 1
+    if out is not None:
+        yield current_day, out
+    elif not table.partitioned:
+        # An empty reference table is still a file, with just its header.
+        out = _HashingFile(bom=excel)
+        csv.writer(out, lineterminator="\r\n").writerow(columns)
+        yield None, out
+
+
+def _upload(client, *, bucket: str, key: str, out: _HashingFile) -> None:
+    """Upload and check the stored object against our MD5."""
+    md5_hex = out.md5.hexdigest()
+    out.spool.seek(0)
+    if out.bytes < settings.ARCHIVE_MULTIPART_THRESHOLD:
+        response = client.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=out.spool.read(),
+            ContentMD5=base64.b64encode(out.md5.digest()).decode(),
+            ContentType="text/csv; charset=utf-8",
+            Metadata={"md5": md5_hex},
+        )
+        etag = response["ETag"].strip('"')
+        if etag != md5_hex:
+            raise RuntimeError(f"{key}: S3 stored ETag {etag}, expected MD5 {md5_hex}")
+        return
+    upload = client.create_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        ContentType="text/csv; charset=utf-8",
+        Metadata={"md5": md5_hex},
+    )
+    parts, digests = [], []
+    try:
+        number = 1
+        while chunk := out.spool.read(settings.ARCHIVE_MULTIPART_CHUNK):
+            digest = hashlib.md5(chunk, usedforsecurity=False).digest()
+            part = client.upload_part(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload["UploadId"],
+                PartNumber=number,
+                Body=chunk,
+                ContentMD5=base64.b64encode(digest).decode(),
+            )
+            parts.append({"ETag": part["ETag"], "PartNumber": number})
+            digests.append(digest)
+            number += 1
+        response = client.complete_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload["UploadId"],
+            MultipartUpload={"Parts": parts},
+        )
+    except Exception:
+        client.abort_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload["UploadId"]
+        )
+        raise
+    # A multipart ETag is the MD5 of the parts' MD5s, then "-<parts>".
+    expected = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
+    expected = f"{expected}-{len(digests)}"
+    etag = response["ETag"].strip('"')
+    if etag != expected:
+        raise RuntimeError(f"{key}: S3 stored ETag {etag}, expected {expected}")
+
+
+def _now() -> str:
+    return timezone.now().astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _comparable(info: dict | None) -> dict:
+    """What must match for the archive to be unchanged (no times, no statuses)."""
+    if not info:
+        return {}
+    return {
+        name: {
+            "schema": t.get("schema", {}).get("hash"),
+            "status": t.get("status"),
+            "files": {
+                k: (f.get("md5"), f.get("rows"), f.get("bytes"))
+                for k, f in t["files"].items()
+            },
+        }
+        for name, t in info.get("tables", {}).items()
+    }
+
+
+def archive_run(
+    *,
+    bucket: str | None = None,
+    prefix: str | None = None,
+    tables: list[str] | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    excel: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ArchiveResult:
+    """
+    Archive the chosen tables to S3, uploading only the files whose MD5
+    differs from the one recorded in ``archive_info.json``.
+
+    One table failing is recorded and the others go on (check
+    ``result.ok``). When nothing changed, nothing is PUT at all, not even
+    ``archive_info.json``. ``dry_run`` computes everything and uploads nothing.
+    """
+    bucket = bucket or settings.AWS_ARCHIVE_BUCKET
+    prefix = settings.AWS_ARCHIVE_PREFIX if prefix is None else prefix
+    names = tables or [t.name for t in TABLES]
+    unknown = [n for n in names if n not in TABLES_BY_NAME]
+    if unknown:
+        raise ValueError(
+            f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(TABLES_BY_NAME)}"
+        )
+    client = aws_client("s3")
+    old_info = info_load(bucket=bucket, prefix=prefix, client=client) or {}
+    info = {
+        "version": FORMAT_VERSION,
+        "bucket": bucket,
+        "prefix": prefix,
+        "started_at": _now(),
+        "finished_at": None,
+        "status": "ok",
+        "tables": dict(old_info.get("tables", {})),
+    }
+    result = ArchiveResult(bucket=bucket, prefix=prefix, dry_run=dry_run)
+    for name in names:
+        table = TABLES_BY_NAME[name]
+        tresult = TableResult(name=name)
+        result.tables.append(tresult)
+        old_table = old_info.get("tables", {}).get(name, {})
+        old_files = old_table.get("files", {})
+        schema = table_schema(table)
+        same_schema = old_table.get("schema", {}).get("hash") == schema["hash"]
+        entry = {
+            "status": "ok",
+            "error": None,
+            "time_field": table.time_field,
+            "schema": schema,
+            "started_at": _now(),
+            "finished_at": None,
+            "rows": 0,
+            "bytes": 0,
+            "files": {},
+        }
+        try:
+            for day, out in _iter_files(table, excel=excel):
+                key = key_for(prefix, name, day)
+                rel = key_for("", name, day)
+                md5 = out.md5.hexdigest()
+                recorded = old_files.get(rel, {})
+                unchanged = (
+                    not force
+                    and same_schema
+                    and recorded.get("md5") == md5
+                    and recorded.get("status") in {"uploaded", "unchanged"}
+                )
+                file_entry = {
+                    "key": key,
+                    "dt": day.isoformat() if day else None,
+                    "md5": md5,
+                    "rows": out.rows,
+                    "bytes": out.bytes,
+                    "status": "unchanged" if unchanged else "uploaded",
+                    "error": None,
+                }
+                if not unchanged and not dry_run:
+                    try:
+                        _upload(client, bucket=bucket, key=key, out=out)
+                    except Exception as exc:
+                        file_entry.update(status="error", error=str(exc))
+                        raise
+                    finally:
+                        entry["files"][rel] = file_entry
+                else:
+                    entry["files"][rel] = file_entry
+                out.spool.close()
+                tresult.rows += out.rows
+                entry["rows"] += out.rows
+                entry["bytes"] += out.bytes
+                if unchanged:
+                    tresult.files_unchanged += 1
+                else:
+                    tresult.files_uploaded += 1
+                    tresult.bytes_uploaded += out.bytes
+            stale = [
+                old["key"]
+                for rel, old in old_files.items()
+                if rel not in entry["files"]
+            ]
+            if stale and not dry_run:
+                # Days whose rows are all gone: Athena must not see them.
+                for key in stale:
+                    client.delete_object(Bucket=bucket, Key=key)
+            if progress:
+                progress(
+                    f"{name}: {tresult.rows} rows, {tresult.files_uploaded} files "
+                    f"{'to upload' if dry_run else 'uploaded'}, {tresult.files_unchanged} unchanged"
+                )
+        except Exception as exc:
+            logger.exception("archive of %s failed", name)
+            tresult.status = "error"
+            tresult.error = f"{type(exc).__name__}: {exc}"
+            entry["status"] = "error"
+            entry["error"] = tresult.error
+            info["status"] = "error"
+            # Files not reached this time keep their last good record.
+            for rel, old in old_files.items():
+                entry["files"].setdefault(rel, old)
+            if progress:
+                progress(f"{name}: FAILED: {tresult.error}")
+        entry["finished_at"] = _now()
+        info["tables"][name] = entry
+    info["finished_at"] = _now()
+    if not dry_run and (force or _comparable(info) != _comparable(old_info)):
+        client.put_object(
+            Bucket=bucket,
+            Key=info_key(prefix),
+            Body=json.dumps(info, indent=2, sort_keys=True).encode(),
+            ContentType="application/json",
+        )
+        result.info_written = True
+    return result
+
+
+def archive_state(*, bucket: str | None = None, prefix: str | None = None) -> dict:
+    """
+    The archive as ``archive_info.json`` records it, for the Data page.
+
+    Never raises: when S3 cannot be reached or the file is unreadable, the
+    answer carries ``error`` and an empty ``tables``.
+    """
+    bucket = bucket or settings.AWS_ARCHIVE_BUCKET
+    prefix = settings.AWS_ARCHIVE_PREFIX if prefix is None else prefix
+    state = {
+        "bucket": bucket,
+        "prefix": prefix,
+        "error": None,
+        "exists": False,
+        "tables": [],
+    }
+    try:
+        info = info_load(
+            bucket=bucket, prefix=prefix, client=aws_client("s3", timeout=3, retries=1)
+        )
+    except Exception as exc:
+        state["error"] = f"the archive cannot be read: {type(exc).__name__}: {exc}"
+        return state
+    if info is None:
+        return state
+    state.update(
+        exists=True,
+        started_at=info.get("started_at"),
+        finished_at=info.get("finished_at"),
+        status=info.get("status"),
+    )
+    for name, t in info.get("tables", {}).items():
+        files = t.get("files", {})
+        days = sorted(f["dt"] for f in files.values() if f.get("dt"))
+        state["tables"].append(
+            {
+                "name": name,
+                "status": t.get("status"),
+                "error": t.get("error"),
+                "rows": t.get("rows", 0),
+                "bytes": t.get("bytes", 0),
+                "files": len(files),
+                "files_error": sum(
+                    1 for f in files.values() if f.get("status") == "error"
+                ),
+                "first_day": days[0] if days else None,
+                "last_day": days[-1] if days else None,
+                "finished_at": t.get("finished_at"),
+                "schema_hash": t.get("schema", {}).get("hash"),
+            }
+        )
+    return state
+
+
+def csv_bytes_reader(data: io.BufferedIOBase) -> Iterator[list[str]]:
+    """Rows of an archived CSV read from a binary stream (BOM tolerated)."""
+    text = io.TextIOWrapper(data, encoding="utf-8-sig", newline="")
+    yield from csv.reader(text)

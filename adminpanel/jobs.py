@@ -1,0 +1,203 @@
+"""
+Periodic jobs declared in ``settings.PERIODIC_JOBS`` and run by
+``manage.py run_jobs`` (from cron or EventBridge Scheduler, every minute).
+
+Each run is a JobRun row. On PostgreSQL a session advisory lock per job makes
+an overlapping run skip a job that is already running; elsewhere a recent
+"running" row does the same, less strictly.
+"""
+
+import datetime as dt
+import logging
+import zlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .models import JobRun, JobSwitch
+
+logger = logging.getLogger(__name__)
+
+LAST_RUNS = 5
+# Without advisory locks, a "running" row older than this is a crashed run.
+STALE_RUNNING = dt.timedelta(hours=1)
+
+
+class UnknownJob(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    task: str
+    interval: int
+    default_enabled: bool
+
+
+def jobs_declared() -> list[Job]:
+    return [
+        Job(name, spec["task"], int(spec["interval"]), bool(spec.get("enabled", True)))
+        for name, spec in settings.PERIODIC_JOBS.items()
+    ]
+
+
+def _job(name: str) -> Job:
+    for job in jobs_declared():
+        if job.name == name:
+            return job
+    raise UnknownJob(
+        f"unknown job {name!r}; declared: {', '.join(settings.PERIODIC_JOBS)}"
+    )
+
+
+def _enabled_map() -> dict[str, bool]:
+    switches = dict(JobSwitch.objects.values_list("name", "enabled"))
+    return {j.name: switches.get(j.name, j.default_enabled) for j in jobs_declared()}
+
+
+def job_set_enabled(*, name: str, enabled: bool) -> None:
+    """Switch a job on or off; the choice outlives restarts and deploys."""
+    _job(name)
+    JobSwitch.objects.update_or_create(name=name, defaults={"enabled": enabled})
+
+
+def _lock_key(name: str) -> int:
+    # A stable signed 64-bit key per job, in a namespace of our own.
+    return zlib.crc32(f"run_jobs:{name}".encode()) - 2**31
+
+
+def _try_lock(job: Job) -> bool:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(job.name)])
+            return cursor.fetchone()[0]
+    cutoff = timezone.now() - STALE_RUNNING
+    return not JobRun.objects.filter(
+        name=job.name, status=JobRun.Status.RUNNING, started_at__gte=cutoff
+    ).exists()
+
+
+def _unlock(job: Job) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(job.name)])
+
+
+def _is_due(job: Job, now: dt.datetime) -> bool:
+    last = JobRun.objects.filter(name=job.name).order_by("-started_at").first()
+    # A little slack so that a job every 60 s run by a cron every minute is
+    # not pushed to every other minute by jitter.
+    return (
+        last is None or last.started_at + dt.timedelta(seconds=job.interval - 5) <= now
+    )
+
+
+def _run(job: Job, *, only_if_due: bool) -> JobRun | None:
+    if not _try_lock(job):
+        logger.info("job %s is running elsewhere; skipped", job.name)
+        return None
+    try:
+        now = timezone.now()
+        # Checked under the lock: the run that held it may just have run it.
+        if only_if_due and not _is_due(job, now):
+            return None
+        run = JobRun.objects.create(
+            name=job.name, started_at=now, status=JobRun.Status.RUNNING
+        )
+        try:
+            counts = import_string(job.task)() or {}
+            run.counts = counts if isinstance(counts, dict) else {"result": counts}
+            run.status = JobRun.Status.SUCCESS
+        except Exception as exc:
+            logger.exception("job %s failed", job.name)
+            run.status = JobRun.Status.ERROR
+            run.error = f"{type(exc).__name__}: {exc}"[:5000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["counts", "status", "error", "finished_at"])
+        return run
+    finally:
+        _unlock(job)
+
+
+def jobs_run_due() -> list[JobRun]:
+    """Run, once, each enabled job whose interval has passed. Returns the runs."""
+    enabled = _enabled_map()
+    runs = []
+    for job in jobs_declared():
+        if not enabled[job.name]:
+            continue
+        run = _run(job, only_if_due=True)
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+def job_run_now(*, name: str) -> JobRun | None:
+    """Run a job now, due or not (enabled or not); None when it is already running."""
+    return _run(_job(name), only_if_due=False)
+
+
+def jobs_state() -> list[dict]:
+    """Each job with its interval, switch and last runs, for the Data page."""
+    enabled = _enabled_map()
+    state = []
+    for job in jobs_declared():
+        runs = list(
+            JobRun.objects.filter(name=job.name).order_by("-started_at")[:LAST_RUNS]
+        )
+        state.append(
+            {
+                "name": job.name,
+                "interval": job.interval,
+                "enabled": enabled[job.name],
+                "default_enabled": job.default_enabled,
+                "last_runs": [
+                    {
+                        "started_at": r.started_at,
+                        "finished_at": r.finished_at,
+                        "status": r.status,
+                        "counts": r.counts,
+                        "error": r.error,
+                        "duration_seconds": r.duration_seconds,
+                    }
+                    for r in runs
+                ],
+            }
+        )
+    return state
+
+
+# ---------------------------------------------------------------------------
+# Tasks: thin adapters from a job to the service it runs.
+# ---------------------------------------------------------------------------
+
+
+def analytics_rollup_task() -> dict:
+    """Rebuild the recent hours' rollups (late events included)."""
+    from analytics.rollups import rollup_window, rollups_build
+
+    window = rollup_window(
+        lookback_hours=getattr(settings, "ANALYTICS_ROLLUP_LOOKBACK_HOURS", 3)
+    )
+    if window is None:
+        return {"cells": 0}
+    since, until = window
+    return {"cells": rollups_build(since=since, until=until)}
+
+
+def archive_task() -> dict:
+    from .archive import archive_run
+
+    result = archive_run()
+    failed = [t.name for t in result.tables if t.status != "ok"]
+    if failed:
+        raise RuntimeError(f"archive failed for {', '.join(failed)}")
+    return {
+        "rows": result.rows,
+        "files_uploaded": sum(t.files_uploaded for t in result.tables),
+        "files_unchanged": sum(t.files_unchanged for t in result.tables),
+    }
