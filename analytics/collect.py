@@ -67,7 +67,7 @@ def collect_parse(*, body: bytes, now: datetime | None = None) -> list[dict]:
         except ValueError:
             _fail(i, "'event_id' must be a UUID")
         name = raw["name"]
-        if name not in CLIENT_EVENTS:
+        if not isinstance(name, str) or name not in CLIENT_EVENTS:
             _fail(i, f"'name' must be one of {', '.join(sorted(CLIENT_EVENTS))}")
         ts = raw["ts"]
         if isinstance(ts, bool) or not isinstance(ts, int | float):
@@ -91,7 +91,7 @@ def collect_parse(*, body: bytes, now: datetime | None = None) -> list[dict]:
         if not isinstance(properties, dict) or len(properties) > MAX_PROPERTIES:
             _fail(i, f"'properties' must be an object of at most {MAX_PROPERTIES} keys")
         for key, value in properties.items():
-            if len(key) > 40:
+            if len(key) > 40 or not key:
                 _fail(i, "property names are at most 40 characters")
             if isinstance(value, str):
                 if len(value) > 200:

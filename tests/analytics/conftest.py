@@ -41,3 +41,27 @@ MOBILE_UA = (
 def browser(client):
     client.defaults["HTTP_USER_AGENT"] = BROWSER_UA
     return client
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's server on 127.0.0.1 over real HTTP (the local AWS stand-in)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=5121, verbose=False)
+    server.start()
+    yield "http://127.0.0.1:5121"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, settings, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings.AWS_ENDPOINT_URL = moto_server
+    settings.AWS_REGION = "eu-west-2"
+    from config.aws import _session, aws_client
+
+    _session.cache_clear()
+    yield aws_client
+    _session.cache_clear()

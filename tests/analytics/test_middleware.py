@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from analytics.context import SESSION_COOKIE, VISITOR_COOKIE
+from analytics.context import VISITOR_COOKIE
 from analytics.models import Event
 from tests.analytics.conftest import MOBILE_UA
 
@@ -24,7 +24,10 @@ def test_page_view_has_the_full_shape(browser, flushed, product):
     events = {e.name: e for e in flushed()}
     assert set(events) == {"page_view", "product_view"}
     view = events["page_view"]
-    assert view.path == f"{product.get_absolute_url()}?utm_source=news&utm_medium=email&utm_campaign=spring&colour=red"
+    assert (
+        view.path
+        == f"{product.get_absolute_url()}?utm_source=news&utm_medium=email&utm_campaign=spring&colour=red"
+    )
     assert view.route == "shop:product"
     assert view.referrer == "https://www.google.com/search?q=mug"
     assert (view.utm_source, view.utm_medium, view.utm_campaign) == (
@@ -82,8 +85,14 @@ def test_a_new_campaign_starts_a_new_session(browser, flushed):
     ("user_agent", "bot"),
     [
         ("Googlebot/2.1 (+http://www.google.com/bot.html)", True),
-        ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", True),
-        ("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36", True),
+        (
+            "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+            True,
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36",
+            True,
+        ),
         ("curl/8.5.0", True),
         ("python-requests/2.32", True),
         ("", True),
@@ -128,7 +137,13 @@ def test_duplicate_event_ids_are_dropped(recorder, flushed, browser):
 
     DatabaseSink().write(
         [
-            {**{f.attname: getattr(e, f.attname) for f in Event._meta.fields if f.attname != "id"}}
+            {
+                **{
+                    f.attname: getattr(e, f.attname)
+                    for f in Event._meta.fields
+                    if f.attname != "id"
+                }
+            }
             for e in events_before
         ]
     )

@@ -1,0 +1,156 @@
+import gzip
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from analytics.services import Recorder, events_prepare
+from analytics.sinks import FirehoseSink, S3Sink, SinkError
+
+KEY = re.compile(
+    r"^clickstream/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/[0-9a-f-]{36}\.jsonl\.gz$"
+)
+
+
+def make_events(n, *, at=None, **extra):
+    at = at or datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
+    return events_prepare(
+        [
+            {
+                "event_id": uuid.uuid4(),
+                "name": "page_view",
+                "occurred_at": at + timedelta(seconds=i),
+                "path": f"/p/{i}",
+                "session_id": "s1",
+                "visitor_id": "v1",
+                "value": Decimal("1.50"),
+                **extra,
+            }
+            for i in range(n)
+        ]
+    )
+
+
+@pytest.fixture
+def bucket(aws):
+    name = f"clicks-{uuid.uuid4().hex[:8]}"
+    aws("s3").create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"}
+    )
+    return name
+
+
+def read_objects(client, bucket, prefix="clickstream/"):
+    listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    out = {}
+    for item in listing:
+        body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        out[item["Key"]] = [
+            json.loads(line) for line in gzip.decompress(body).splitlines()
+        ]
+    return out
+
+
+def test_s3_sink_writes_gzip_json_lines_partitioned_by_hour(aws, bucket):
+    events = make_events(3) + make_events(2, at=datetime(2026, 3, 1, 11, 5, tzinfo=UTC))
+    S3Sink(bucket=bucket).write(events)
+    objects = read_objects(aws("s3"), bucket)
+    assert len(objects) == 2
+    assert all(KEY.match(k) for k in objects)
+    by_hour = {k.split("/")[2]: v for k, v in objects.items()}
+    assert [len(by_hour["hour=10"]), len(by_hour["hour=11"])] == [3, 2]
+    row = by_hour["hour=10"][0]
+    assert row["event_id"] == str(events[0]["event_id"])
+    assert row["occurred_at"] == "2026-03-01T10:15:00Z"
+    assert row["value"] == "1.50"
+    assert "dt=2026-03-01" in next(iter(objects))
+
+
+def test_s3_sink_failure_is_counted_and_events_kept(aws, settings):
+    sink = S3Sink(bucket="no-such-bucket-anywhere")
+    recorder = Recorder(sinks=[sink], background=False, max_events=3)
+    for event in make_events(5):
+        recorder.add(event)
+    recorder.flush()
+    stats = recorder.stats()
+    assert stats["errors"] == 1
+    assert stats["sinks"]["S3Sink"]["retrying"] == 3  # newest kept, up to the bound
+    assert stats["dropped"] == 2
+
+
+@pytest.fixture
+def stream(aws, bucket):
+    name = f"clicks-{uuid.uuid4().hex[:8]}"
+    aws("firehose").create_delivery_stream(
+        DeliveryStreamName=name,
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": f"arn:aws:s3:::{bucket}",
+            "Prefix": "firehose/",
+        },
+    )
+    return name
+
+
+def test_firehose_sink_splits_batches_within_limits(aws, bucket, stream):
+    events = make_events(1100)
+    sink = FirehoseSink(stream=stream)
+    assert [len(b) for b in sink.batches(events)] == [500, 500, 100]
+    assert sink.write(events) == 3
+    delivered = []
+    for item in aws("s3").list_objects_v2(Bucket=bucket, Prefix="firehose/")[
+        "Contents"
+    ]:
+        body = aws("s3").get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        delivered += [json.loads(line) for line in body.splitlines() if line.strip()]
+    assert len(delivered) == 1100
+    assert {d["event_id"] for d in delivered} == {str(e["event_id"]) for e in events}
+
+
+def test_firehose_batches_respect_the_byte_limit():
+    big = {"blob": "x" * 1500}
+    events = make_events(3000, properties=big)
+    sizes = []
+    for batch in FirehoseSink(stream="s", retries=0).batches(events):
+        assert len(batch) <= 500
+        sizes.append(sum(len(data) for _, data in batch))
+    assert all(size <= 4 * 1024 * 1024 for size in sizes)
+
+
+class PartlyFailing:
+    """
+    moto never reports per-record failures, so this wraps the real client
+    and marks the first two records of the first call as throttled, the
+    way Firehose does under load. Everything else goes to moto over HTTP.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.calls = []
+
+    def put_record_batch(self, **kwargs):
+        self.calls.append(len(kwargs["Records"]))
+        response = self.client.put_record_batch(**kwargs)
+        if len(self.calls) == 1:
+            for result in response["RequestResponses"][:2]:
+                result.clear()
+                result["ErrorCode"] = "ServiceUnavailableException"
+            response["FailedPutCount"] = 2
+        return response
+
+
+def test_firehose_retries_only_the_failed_records(aws, stream):
+    client = PartlyFailing(aws("firehose"))
+    FirehoseSink(stream=stream, client=client).write(make_events(10))
+    assert client.calls == [10, 2]
+
+
+def test_firehose_gives_back_records_that_keep_failing(aws):
+    sink = FirehoseSink(stream="no-such-stream", retries=1)
+    with pytest.raises(SinkError, match="Firehose kept failing") as info:
+        sink.write(make_events(4))
+    assert len(info.value.failed) == 4
