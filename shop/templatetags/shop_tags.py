@@ -137,3 +137,10 @@ def shipping_totals(subtotal):
         {"code": code, "label": label, "price": price, "total": subtotal + price}
         for code, (label, price) in settings.SHOP_SHIPPING_METHODS.items()
     ]
+
+
+@register.filter
+def country_name(code: str) -> str:
+    from shop.forms import CheckoutForm
+
+    return dict(CheckoutForm.base_fields["country"].choices).get(code, code)

@@ -25,10 +25,10 @@
     });
 
     // Variant picker: show the chosen option's price, stock and SKU.
-    var price = document.querySelector("[data-price]");
-    var compare = document.querySelector("[data-compare]");
-    var stock = document.querySelector("[data-stock]");
-    var sku = document.querySelector("[data-sku]");
+    var price = document.querySelector("[data-show-price]");
+    var compare = document.querySelector("[data-show-compare]");
+    var stock = document.querySelector("[data-show-stock]");
+    var sku = document.querySelector("[data-show-sku]");
     document.querySelectorAll('input[name="variant"][type="radio"]').forEach(function (radio) {
       radio.addEventListener("change", function () {
         if (price) {
