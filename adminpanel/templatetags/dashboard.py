@@ -1,0 +1,86 @@
+"""Formatting for dashboard figures and deltas (presentation only)."""
+
+from decimal import Decimal
+
+from django import template
+from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+@register.filter
+def money(value) -> str:
+    if value is None:
+        return "—"
+    sign = CURRENCY_SIGNS.get(settings.SHOP_CURRENCY, settings.SHOP_CURRENCY + " ")
+    return f"{sign}{intcomma(f'{Decimal(value):.2f}')}"
+
+
+@register.filter
+def pct(value) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.1f}%"
+
+
+@register.filter
+def num(value) -> str:
+    if value is None:
+        return "—"
+    return intcomma(int(value))
+
+
+@register.simple_tag
+def delta(current, previous, *, lower_is_better=False):
+    """The change against the previous period, marked up or down."""
+    if current is None or previous is None:
+        return mark_safe('<span class="delta flat">—</span>')
+    current, previous = float(current), float(previous)
+    if previous == 0:
+        if current == 0:
+            return mark_safe('<span class="delta flat">±0%</span>')
+        return mark_safe('<span class="delta up">new</span>')
+    change = (current - previous) / abs(previous)
+    if abs(change) < 0.0005:
+        return mark_safe('<span class="delta flat">±0%</span>')
+    good = (change > 0) != lower_is_better
+    arrow = "▲" if change > 0 else "▼"
+    return format_html(
+        '<span class="delta {} {}" title="previous period: {}">{} {}%</span>',
+        "up" if change > 0 else "down",
+        "good" if good else "bad",
+        f"{previous:,.2f}".rstrip("0").rstrip("."),
+        arrow,
+        f"{abs(change) * 100:.1f}",
+    )
+
+
+@register.simple_tag
+def cell(row: dict, key: str, kind: str):
+    """One table cell, formatted by its column kind."""
+    value = row.get(key)
+    if kind == "money":
+        return money(value)
+    if kind == "pct":
+        return pct(value)
+    if kind == "int":
+        return num(value)
+    if kind == "datetime":
+        if value is None:
+            return "—"
+        from django.utils import timezone
+
+        return f"{timezone.localtime(value):%d %b %Y %H:%M}"
+    if value in (None, ""):
+        return "—"
+    return value
+
+
+@register.simple_tag
+def figure(value, kind: str):
+    return cell({"v": value}, "v", kind)

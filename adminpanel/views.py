@@ -1,0 +1,241 @@
+"""Staff dashboards: a range form, one cached panel, then render or CSV."""
+
+import functools
+import logging
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from . import panels, selectors
+from .cache import panel_cached, panel_generation
+from .exports import Table, csv_response
+from .forms import PRESETS, RangeForm
+
+logger = logging.getLogger(__name__)
+
+PAGES = [
+    ("overview", "Overview"),
+    ("sales", "Sales"),
+    ("products", "Products"),
+    ("funnel", "Funnel"),
+    ("traffic", "Traffic"),
+    ("search", "Search"),
+    ("customers", "Customers"),
+    ("realtime", "Realtime"),
+    ("data", "Data"),
+]
+
+
+def staff_required(view):
+    """Anonymous visitors sign in first; signed-in shoppers are refused."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied("The dashboards are for staff only.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _export(request, tables: list[Table], page: str, label: str):
+    slug = request.GET.get("export")
+    if not slug:
+        return None
+    for table in tables:
+        if table.slug == slug:
+            return csv_response(table=table, filename=f"{page}-{table.slug}-{label}")
+    raise Http404("No such table on this page.")
+
+
+def _range_page(request, page: str):
+    form = RangeForm(request.GET)
+    context = {
+        "pages": PAGES,
+        "page": page,
+        "presets": PRESETS,
+        "form": form,
+        "time_zone": settings.TIME_ZONE,
+    }
+    if not form.is_valid():
+        return render(request, "adminpanel/page.html", context, status=400)
+    rng = form.date_range()
+    now = timezone.now()
+    data = panel_cached(
+        name=page,
+        parts=(rng.first, rng.last),
+        compute=lambda: panels.PANELS[page](rng=rng, now=now),
+        generation=panel_generation(),
+    )
+    exported = _export(request, data["tables"], page, f"{rng.first}-{rng.last}")
+    if exported:
+        return exported
+    context.update(data=data, rng=rng, previous=rng.previous())
+    return render(request, f"adminpanel/{page}.html", context)
+
+
+@require_GET
+@staff_required
+def overview(request):
+    return _range_page(request, "overview")
+
+
+@require_GET
+@staff_required
+def sales(request):
+    return _range_page(request, "sales")
+
+
+@require_GET
+@staff_required
+def products(request):
+    return _range_page(request, "products")
+
+
+@require_GET
+@staff_required
+def funnel(request):
+    return _range_page(request, "funnel")
+
+
+@require_GET
+@staff_required
+def traffic(request):
+    return _range_page(request, "traffic")
+
+
+@require_GET
+@staff_required
+def search(request):
+    return _range_page(request, "search")
+
+
+@require_GET
+@staff_required
+def customers(request):
+    return _range_page(request, "customers")
+
+
+@require_GET
+@staff_required
+def realtime(request):
+    data = panels.realtime_tables(now=timezone.now())
+    exported = _export(request, data["tables"], "realtime", "now")
+    if exported:
+        return exported
+    return render(
+        request,
+        "adminpanel/realtime.html",
+        {"pages": PAGES, "page": "realtime", "data": data},
+    )
+
+
+@require_GET
+@staff_required
+def realtime_partial(request):
+    """The live fragment that dashboard.js swaps in every 10 seconds."""
+    data = panels.realtime_tables(now=timezone.now())
+    response = render(request, "adminpanel/partials/_realtime.html", {"data": data})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _optional(module: str, name: str):
+    """A data-operations hook, or None while that module is not installed."""
+    try:
+        return getattr(import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _safe_call(func):
+    if func is None:
+        return None
+    try:
+        return func()
+    except Exception:
+        logger.exception("Could not read %s for the Data page", func.__name__)
+        return None
+
+
+def _rows(state) -> list[dict]:
+    if state is None:
+        return []
+    if isinstance(state, dict):
+        items = state.get("jobs") or state.get("archives") or state.get("rows")
+        if isinstance(items, list):
+            return [
+                dict(item) if not isinstance(item, dict) else item for item in items
+            ]
+        return [{"name": key, "state": value} for key, value in state.items()]
+    return [item if isinstance(item, dict) else vars(item) for item in state]
+
+
+@require_GET
+@staff_required
+def data(request):
+    stats = selectors.table_stats()
+    tables = [
+        Table(
+            slug="tables",
+            title="Tables",
+            note="Row counts above 100,000 are the planner's estimate.",
+            columns=[
+                ("Table", "table", "text"),
+                ("Rows", "rows", "int"),
+                ("Size (bytes)", "bytes", "int"),
+            ],
+            rows=stats,
+        )
+    ]
+    exported = _export(request, tables, "data", "now")
+    if exported:
+        return exported
+    jobs_state = _optional("adminpanel.jobs", "jobs_state")
+    archive_state = _optional("adminpanel.archive", "archive_state")
+    jobs = _rows(_safe_call(jobs_state))
+    archives = _rows(_safe_call(archive_state))
+    context = {
+        "pages": PAGES,
+        "page": "data",
+        "tables": tables,
+        "jobs_available": jobs_state is not None,
+        "archive_available": archive_state is not None,
+        "jobs": jobs,
+        "job_columns": list(jobs[0]) if jobs else [],
+        "archives": archives,
+        "archive_columns": list(archives[0]) if archives else [],
+    }
+    return render(request, "adminpanel/data.html", context)
+
+
+@require_POST
+@staff_required
+def job_action(request, name: str, action: str):
+    """Run a periodic job now, or switch it on or off."""
+    if action == "run":
+        func, kwargs = _optional("adminpanel.jobs", "job_run_now"), {}
+    elif action in {"enable", "disable"}:
+        func = _optional("adminpanel.jobs", "job_set_enabled")
+        kwargs = {"enabled": action == "enable"}
+    else:
+        raise Http404("No such action.")
+    if func is None:
+        messages.error(request, "Periodic jobs are not installed.")
+        return redirect("adminpanel:data")
+    try:
+        func(name=name, **kwargs)
+    except (KeyError, LookupError, ValueError) as exc:
+        messages.error(request, f"Job {name!r}: {exc}")
+    else:
+        messages.success(request, f"Job {name!r}: {action} requested.")
+    return redirect("adminpanel:data")
