@@ -126,6 +126,14 @@ else:
         }
     }
 
+# Versioned catalogue entries and page fragments, per process (see
+# shop/cache.py): their keys carry the catalogue version held in "default".
+CACHES["catalogue"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "catalogue",
+    "OPTIONS": {"MAX_ENTRIES": env.int("CATALOGUE_CACHE_ENTRIES", default=5000)},
+}
+
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
