@@ -13,6 +13,7 @@ import json
 import tempfile
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -156,6 +157,24 @@ def _load_file(table, spool, *, key: str) -> int:
     return read
 
 
+@contextmanager
+def _keep_timestamps(model):
+    """Let archived auto_now values through instead of stamping the load time."""
+    stamped = [
+        f
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    saved = [(f, f.auto_now, f.auto_now_add) for f in stamped]
+    for f in stamped:
+        f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
 def apps_user():
     from django.contrib.auth import get_user_model
 
@@ -229,7 +248,7 @@ def restore_run(
                     spool = _download(
                         client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
                     )
-                    with spool:
+                    with spool, _keep_timestamps(model):
                         tresult.rows_read += _load_file(table, spool, key=f["key"])
                     tresult.files += 1
         except Exception as exc:
