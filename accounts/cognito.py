@@ -168,7 +168,8 @@ def cognito_call(operation: str, **params):
         return getattr(client, operation)(**params)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "Unknown")
-        if code in {"InternalErrorException", "ServiceUnavailable"}:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+        if status >= 500 or code in {"InternalErrorException", "ServiceUnavailable"}:
             raise CognitoUnavailable(code) from exc
         raise CognitoError(code) from exc
     except BotoCoreError as exc:

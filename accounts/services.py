@@ -364,7 +364,9 @@ def _bucket_keys(*, ip: str, email: str) -> list[tuple[str, int]]:
     window = settings.ACCOUNTS_SIGNIN_WINDOW
     bucket = int(time.time() // window)
     # Hashed so emails never sit in the cache in clear.
-    account = salted_hmac("signin-throttle", email.lower()).hexdigest()[:32]
+    account = salted_hmac(
+        "signin-throttle", email.lower(), algorithm="sha256"
+    ).hexdigest()[:32]
     return [
         (f"signin:ip:{ip}:{bucket}", settings.ACCOUNTS_SIGNIN_IP_LIMIT),
         (f"signin:acct:{account}:{bucket}", settings.ACCOUNTS_SIGNIN_ACCOUNT_LIMIT),
@@ -478,7 +480,9 @@ PENDING_TTL = 15 * 60
 
 def _fernet() -> Fernet:
     digest = hashlib.sha256(
-        salted_hmac("accounts.pending-sign-in", "key").digest()
+        salted_hmac(
+            "accounts.pending-sign-in", "key", algorithm="sha256"
+        ).digest()
     ).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
