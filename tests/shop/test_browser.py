@@ -178,6 +178,11 @@ def test_guest_buys_a_jacket_from_home_to_confirmation(
             page.set_viewport_size(PHONE)
 
         page.goto(live_server.url + "/")
+        # Keyboard users meet the skip link first, and it shows when focused.
+        page.keyboard.press("Tab")
+        skip = page.get_by_role("link", name="Skip to content")
+        expect(skip).to_be_focused()
+        expect(skip).to_be_in_viewport()
         expect(page.get_by_role("heading", name="Featured")).to_be_visible()
         home_bytes = sum(transferred.values())
         shoot("1-home")

@@ -1,0 +1,34 @@
+"""Presentation helpers used by the storefront templates."""
+
+from decimal import Decimal
+
+import pytest
+
+from shop.templatetags.shop_tags import money, stock_state
+from tests.factories import VariantFactory
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "shown"),
+    [
+        (Decimal("12.5"), "GBP", "£12.50"),
+        (Decimal("1234.005"), "EUR", "€1,234.01"),
+        (Decimal("3"), "CHF", "CHF 3.00"),
+        (Decimal("-4.95"), "USD", "-$4.95"),
+        ("7.1", None, "£7.10"),
+        (None, "GBP", ""),
+        ("not a number", "GBP", ""),
+    ],
+)
+def test_money_shows_the_currency_and_two_decimals(value, currency, shown):
+    assert money(value, currency) == shown
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("stock", "label"), [(0, "Sold out"), (2, "Only 2 left"), (50, "In stock")]
+)
+def test_stock_state_names_low_and_no_stock(settings, stock, label):
+    settings.SHOP_LOW_STOCK = 5
+
+    assert stock_state(VariantFactory(stock=stock)) == label
