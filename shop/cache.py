@@ -11,6 +11,7 @@ names its version, a process can never serve a stale entry, and a warm page
 costs one round trip to Redis instead of one per fragment.
 """
 
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -25,7 +26,9 @@ def catalogue_version() -> int:
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
-            cache.add(VERSION_KEY, 1, timeout=None)
+            # Start from the clock, not 1: after a cache flush, a version
+            # must never repeat one that per-process caches still hold.
+            cache.add(VERSION_KEY, time.time_ns() // 1000, timeout=None)
             version = cache.get(VERSION_KEY) or 1
         return version
     except Exception:
@@ -38,7 +41,7 @@ def catalogue_bump() -> None:
         cache.incr(VERSION_KEY)
     except ValueError:
         with suppress(Exception):
-            cache.add(VERSION_KEY, 2, timeout=None)
+            cache.add(VERSION_KEY, time.time_ns() // 1000, timeout=None)
     except Exception:
         # A cache outage leaves nothing stale behind to invalidate.
         return

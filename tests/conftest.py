@@ -1,7 +1,7 @@
 import os
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 
 from tests.factories import (
@@ -14,10 +14,12 @@ from tests.factories import (
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache (Redis in CI, memory locally)."""
-    cache.clear()
+    """Each test starts with empty caches (Redis in CI, memory locally)."""
+    for alias in caches:
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in caches:
+        caches[alias].clear()
 
 
 @pytest.fixture
