@@ -292,3 +292,15 @@ def test_catalogue_cache_is_invalidated_when_a_product_changes(client, product):
     product.name = "Renamed Product"
     product.save()
     assert "Renamed Product" in client.get(url).content.decode()
+
+
+def test_a_flushed_shared_cache_never_revives_stale_pages(client, product):
+    from django.core.cache import cache
+
+    url = product.category.get_absolute_url()
+    assert product.name in client.get(url).content.decode()
+    # A change that bypasses signals, then Redis loses the version key: the
+    # per-process entries of the old version must not be served again.
+    Product.objects.filter(pk=product.pk).update(name="Quietly Renamed")
+    cache.clear()
+    assert "Quietly Renamed" in client.get(url).content.decode()
