@@ -8,12 +8,13 @@ an overlapping run skip a job that is already running; elsewhere a recent
 """
 
 import datetime as dt
+import json
 import logging
 import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -109,8 +110,12 @@ def _run(job: Job, *, only_if_due: bool) -> JobRun | None:
             name=job.name, started_at=now, status=JobRun.Status.RUNNING
         )
         try:
-            counts = import_string(job.task)() or {}
-            run.counts = counts if isinstance(counts, dict) else {"result": counts}
+            # A savepoint: a task's database error must not poison the
+            # connection that records the run.
+            with transaction.atomic():
+                counts = import_string(job.task)() or {}
+            counts = counts if isinstance(counts, dict) else {"result": counts}
+            run.counts = json.loads(json.dumps(counts, default=str))
             run.status = JobRun.Status.SUCCESS
         except Exception as exc:
             logger.exception("job %s failed", job.name)
