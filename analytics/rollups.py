@@ -39,9 +39,11 @@ distinct counts over a range, count from SessionSummary, e.g.
 grouped by `channel` or `device` as needed (these are session attributes).
 """
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncHour
 
@@ -120,6 +122,20 @@ def rollup_cells(*, since: datetime, until: datetime):
         yield row["bucket"], "bot_page_views", "all", "", row["n"]
 
 
+def _copy_cells(cells) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    for hour, metric, dimension, key, value in cells:
+        writer.writerow((hour.isoformat(), metric, dimension, key, value))
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            "COPY analytics_hourlyrollup (hour, metric, dimension, key, value) "
+            "FROM STDIN WITH (FORMAT csv)",
+            buffer,
+        )
+
+
 @transaction.atomic
 def rollups_build(*, since: datetime, until: datetime) -> int:
     """
@@ -133,9 +149,13 @@ def rollups_build(*, since: datetime, until: datetime) -> int:
         hour_floor(until - timedelta(microseconds=1)) + timedelta(hours=1),
     )
     HourlyRollup.objects.filter(hour__gte=since, hour__lt=until).delete()
+    cells = list(rollup_cells(since=since, until=until))
+    if connection.vendor == "postgresql":
+        _copy_cells(cells)
+        return len(cells)
     cells = [
         HourlyRollup(hour=hour, metric=m, dimension=d, key=k, value=v)
-        for hour, m, d, k, v in rollup_cells(since=since, until=until)
+        for hour, m, d, k, v in cells
     ]
     HourlyRollup.objects.bulk_create(cells, batch_size=2000)
     return len(cells)

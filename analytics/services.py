@@ -425,3 +425,43 @@ def collect_rate_check(*, ip: str) -> tuple[bool, bool]:
     except Exception:
         logger.warning("analytics: rate limit cache unavailable", exc_info=True)
         return True, False
+
+
+def events_day_archived(*, day) -> bool:
+    """Whether the S3 clickstream partition for `day` (UTC) holds any object."""
+    from config.aws import aws_client
+
+    prefix = f"{settings.ANALYTICS_S3_PREFIX.strip('/')}/dt={day:%Y-%m-%d}/"
+    listing = aws_client("s3").list_objects_v2(
+        Bucket=settings.ANALYTICS_S3_BUCKET, Prefix=prefix, MaxKeys=1
+    )
+    return listing.get("KeyCount", 0) > 0
+
+
+def events_archive_day(*, day, chunk: int = 50000) -> int:
+    """Write one UTC day of raw events to the S3 clickstream partitions."""
+    from datetime import time as dtime
+    from datetime import timedelta
+
+    from .models import Event
+    from .sinks import COLUMNS, S3Sink
+
+    start = datetime.combine(day, dtime.min, tzinfo=UTC)
+    rows = (
+        Event.objects.filter(
+            occurred_at__gte=start, occurred_at__lt=start + timedelta(days=1)
+        )
+        .order_by("occurred_at", "id")
+        .values(*COLUMNS)
+        .iterator(chunk_size=chunk)
+    )
+    sink, batch, total = S3Sink(), [], 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk:
+            sink.write(batch)
+            total, batch = total + len(batch), []
+    if batch:
+        sink.write(batch)
+        total += len(batch)
+    return total

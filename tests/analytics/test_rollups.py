@@ -1,0 +1,184 @@
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from analytics.demo import clickstream_generate
+from analytics.models import Event, HourlyRollup, SessionSummary
+from analytics.rollups import hour_floor
+from analytics.tracking import SessionState, session_continues
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(product, variant):
+    return clickstream_generate(days=2, events=3000, seed=7)
+
+
+def raw_counts():
+    """The same numbers, counted in Python straight from raw events."""
+    names = {
+        "page_view": "page_views",
+        "product_view": "product_views",
+        "add_to_cart": "add_to_carts",
+        "begin_checkout": "checkouts",
+        "purchase": "purchases",
+        "search": "searches",
+    }
+    out = defaultdict(Decimal)
+    distinct = defaultdict(set)
+    for e in Event.objects.filter(is_bot=False):
+        hour = hour_floor(e.occurred_at)
+        keys = {"all": "", "channel": e.channel, "device": e.device, "page": e.path}
+        if e.product_id:
+            keys["product"] = str(e.product_id)
+        if e.utm_campaign:
+            keys["campaign"] = e.utm_campaign
+        for dim, key in keys.items():
+            if dim != "all" and not key:
+                continue
+            if e.name in names:
+                out[(hour, names[e.name], dim, key)] += 1
+            if e.name == "purchase" and e.value:
+                out[(hour, "revenue", dim, key)] += e.value
+            distinct[(hour, "visitors", dim, key)].add(e.visitor_id)
+            distinct[(hour, "sessions", dim, key)].add(e.session_id)
+    for cell, members in distinct.items():
+        out[cell] = Decimal(len(members))
+    return {k: v for k, v in out.items() if v}
+
+
+def test_every_rollup_equals_the_count_from_raw_events(demo):
+    rolled = {
+        (r.hour, r.metric, r.dimension, r.key): r.value
+        for r in HourlyRollup.objects.exclude(dimension="category").exclude(
+            metric="bot_page_views"
+        )
+    }
+    assert rolled == raw_counts()
+    bots = Event.objects.filter(is_bot=True, name="page_view").count()
+    assert (
+        sum(
+            HourlyRollup.objects.filter(metric="bot_page_views").values_list(
+                "value", flat=True
+            )
+        )
+        == bots
+        > 0
+    )
+
+
+def test_rollup_command_is_idempotent_and_absorbs_late_events(demo):
+    before = sorted(
+        HourlyRollup.objects.values_list("hour", "metric", "dimension", "key", "value")
+    )
+    call_command("analytics_rollup", since="2000-01-01", verbosity=0)
+    after = sorted(
+        HourlyRollup.objects.values_list("hour", "metric", "dimension", "key", "value")
+    )
+    assert before == after
+    late = Event.objects.filter(name="page_view", is_bot=False).latest("occurred_at")
+    late.pk, late.event_id = None, __import__("uuid").uuid4()
+    late.save()
+    call_command("analytics_rollup", verbosity=0)
+    cell = HourlyRollup.objects.get(
+        hour=hour_floor(late.occurred_at), metric="page_views", dimension="all"
+    )
+    assert (
+        cell.value
+        == Event.objects.filter(
+            name="page_view",
+            is_bot=False,
+            occurred_at__gte=hour_floor(late.occurred_at),
+            occurred_at__lt=hour_floor(late.occurred_at) + timedelta(hours=1),
+        ).count()
+    )
+
+
+def test_rollup_command_rejects_bad_dates():
+    with pytest.raises(CommandError, match="not an ISO date"):
+        call_command("analytics_rollup", since="yesterday")
+
+
+def test_demo_is_idempotent_and_tells_a_story(demo, product, variant):
+    first = Event.objects.count()
+    assert clickstream_generate(days=2, events=3000, seed=7) == demo
+    assert Event.objects.count() == first
+    human = SessionSummary.objects.filter(is_bot=False)
+    assert set(human.values_list("channel", flat=True)) >= {
+        "direct",
+        "organic",
+        "paid",
+        "email",
+    }
+    assert 0.005 < human.filter(converted=True).count() / human.count() < 0.1
+    assert SessionSummary.objects.filter(is_bot=True).exists()
+    assert (
+        Event.objects.filter(
+            client_time__lt=datetime.now(UTC) - timedelta(days=3)
+        ).count()
+        == 0
+    )
+    converted = human.filter(converted=True).first()
+    assert converted.revenue > 0 and converted.landing_path and converted.exit_path
+
+
+def test_session_summary_matches_its_events(demo):
+    summary = SessionSummary.objects.filter(is_bot=False, page_views__gt=2).first()
+    events = list(
+        Event.objects.filter(session_id=summary.session_id).order_by("occurred_at")
+    )
+    assert summary.started_at == events[0].occurred_at
+    assert summary.ended_at == events[-1].occurred_at
+    assert summary.page_views == sum(e.name == "page_view" for e in events)
+    assert summary.events == len(events)
+    assert summary.landing_path == events[0].path
+
+
+@pytest.mark.parametrize(
+    ("last", "now", "campaign", "continues"),
+    [
+        ("2026-03-02 10:00", "2026-03-02 10:29", "", True),
+        ("2026-03-02 10:00", "2026-03-02 10:31", "", False),  # 30 minutes idle
+        ("2026-03-02 23:50", "2026-03-03 00:05", "", False),  # local midnight
+        ("2026-03-02 10:00", "2026-03-02 10:05", "spring", True),  # same campaign
+        ("2026-03-02 10:00", "2026-03-02 10:05", "summer", False),  # new campaign
+    ],
+)
+def test_session_boundaries(settings, last, now, campaign, continues):
+    settings.TIME_ZONE = "Europe/London"
+    at = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    state = SessionState(
+        session_id="s",
+        last_seen=int(datetime.fromisoformat(last).replace(tzinfo=UTC).timestamp()),
+        campaign="spring",
+    )
+    assert session_continues(state=state, now=at, campaign=campaign) is continues
+
+
+def test_prune_refuses_unarchived_days_then_deletes_in_batches(
+    aws, settings, bucket_name=None
+):
+    settings.ANALYTICS_S3_BUCKET = "prune-test"
+    aws("s3").create_bucket(
+        Bucket="prune-test",
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-2"},
+    )
+    old = datetime.now(UTC) - timedelta(days=100)
+    for i in range(5):
+        Event.objects.create(name="page_view", occurred_at=old + timedelta(minutes=i))
+    Event.objects.create(name="page_view")
+    with pytest.raises(CommandError, match="not archived"):
+        call_command("analytics_prune", older_than="90d", verbosity=0)
+    assert Event.objects.count() == 6
+    with pytest.raises(CommandError, match="must look like 90d"):
+        call_command("analytics_prune", older_than="ninety")
+    call_command(
+        "analytics_prune", older_than="90d", archive=True, batch_size=2, verbosity=0
+    )
+    assert Event.objects.count() == 1
+    keys = aws("s3").list_objects_v2(Bucket="prune-test")["Contents"]
+    assert keys and keys[0]["Key"].startswith(f"clickstream/dt={old:%Y-%m-%d}/")
