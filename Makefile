@@ -50,7 +50,9 @@ run: seed static ## Set up, load the demo store and serve it on http://127.0.0.1
 	@echo "  The shop is at      http://$(HOST):$(PORT)/"
 	@echo "  Django admin is at  http://$(HOST):$(PORT)/admin/"
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@# Starts moto's server beside runserver unless AWS_ENDPOINT_URL is set;
+	@# it stops with runserver (Ctrl-C).
+	$(PY) manage.py aws_local -- $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
 test: static ## Set up and run the whole test suite

@@ -11,16 +11,29 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["email", "name", "is_staff", "is_superuser", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "name", "cognito_sub"]
-    readonly_fields = ["cognito_sub", "date_joined", "last_login"]
+    readonly_fields = ["cognito_sub", "cognito_groups", "date_joined", "last_login"]
     fieldsets = [
         (None, {"fields": ["email", "name", "password"]}),
-        ("Cognito", {"fields": ["cognito_sub"]}),
+        ("Cognito", {"fields": ["cognito_sub", "cognito_groups"]}),
         (
             "Permissions",
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups"]},
+            {"fields": ["is_active", "is_staff", "is_superuser"]},
         ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
+
+    @admin.display(description="Cognito groups")
+    def cognito_groups(self, obj):
+        # Cognito owns group membership and rewrites it at every sign-in, so
+        # it is shown here, never edited.
+        names = [
+            name
+            for name, on in [("admin", obj.is_superuser), ("staff", obj.is_staff)]
+            if on
+        ]
+        names += list(obj.groups.order_by("name").values_list("name", flat=True))
+        return ", ".join(names) or "—"
+
     add_fieldsets = [
         (
             None,

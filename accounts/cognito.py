@@ -9,6 +9,7 @@ short timeout: when Cognito is unreachable or slow, callers get
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -156,6 +157,13 @@ def secret_hash(*, username: str, config: CognitoConfig) -> str:
     return base64.b64encode(digest).decode()
 
 
+@functools.lru_cache(maxsize=8)
+def _client(endpoint_url: str, timeout: float):
+    # Building a boto3 client costs tens of milliseconds; clients are
+    # thread-safe, so one per endpoint and timeout is reused.
+    return aws_client("cognito-idp", timeout=timeout, retries=1)
+
+
 def cognito_call(operation: str, **params):
     """
     Call a cognito-idp operation with the short timeout.
@@ -163,7 +171,7 @@ def cognito_call(operation: str, **params):
     Raises CognitoError (refused, with a friendly message) or
     CognitoUnavailable (unreachable, slow, or not configured).
     """
-    client = aws_client("cognito-idp", timeout=settings.COGNITO_TIMEOUT, retries=1)
+    client = _client(settings.AWS_ENDPOINT_URL, settings.COGNITO_TIMEOUT)
     try:
         return getattr(client, operation)(**params)
     except ClientError as exc:

@@ -480,9 +480,7 @@ PENDING_TTL = 15 * 60
 
 def _fernet() -> Fernet:
     digest = hashlib.sha256(
-        salted_hmac(
-            "accounts.pending-sign-in", "key", algorithm="sha256"
-        ).digest()
+        salted_hmac("accounts.pending-sign-in", "key", algorithm="sha256").digest()
     ).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 

@@ -17,6 +17,8 @@ urlpatterns = [
     path("hosted/", views.hosted_start, name="hosted_start"),
     path("hosted/callback/", views.hosted_callback, name="hosted_callback"),
     path("", views.profile, name="profile"),
+    # The name the site header links to.
+    path("", views.profile, name="account"),
     path("addresses/", views.addresses, name="addresses"),
     path("addresses/<int:pk>/", views.address_edit, name="address_edit"),
     path("addresses/<int:pk>/delete/", views.address_delete, name="address_delete"),

@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.selectors import address_default
 from analytics.services import analytics_health, event_record
 
 from . import selectors, services
@@ -264,6 +265,7 @@ def checkout(request):
         initial = {"checkout_token": secrets.token_urlsafe(24)}
         if request.user.is_authenticated:
             initial.update(email=request.user.email, full_name=request.user.name)
+            initial.update(address_default(user=request.user))
         form = CheckoutForm(initial=initial, payment_choices=_payment_choices())
         event_record(
             name="begin_checkout",

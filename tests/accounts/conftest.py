@@ -3,6 +3,7 @@ Fixtures for accounts: moto's server as the local Cognito over real HTTP,
 and a small JWKS server for tokens signed with a key pair made here.
 """
 
+import functools
 import json
 import socket
 import threading
@@ -43,6 +44,12 @@ def moto_url():
             time.sleep(0.1)
     yield url
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # Only break-glass accounts have local passwords; hashing speed is moot.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -87,7 +94,9 @@ PASSWORD = "Corr3ct-Horse!"
 def make_cognito_user(cognito, cognito_admin):
     """Create a confirmed Cognito user with a verified email, in `groups`."""
 
-    def make(email="ada@example.com", name="Ada Lovelace", groups=(), password=PASSWORD):
+    def make(
+        email="ada@example.com", name="Ada Lovelace", groups=(), password=PASSWORD
+    ):
         cognito_admin.admin_create_user(
             UserPoolId=cognito.user_pool_id,
             Username=email,
@@ -118,9 +127,15 @@ def make_cognito_user(cognito, cognito_admin):
 # ---------------------------------------------------------------------------
 
 
+@functools.cache
+def _rsa_key(n: int):
+    # Key generation is slow; each test still gets a fresh JWKS server.
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class KeyServer:
     def __init__(self):
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = _rsa_key(1)
         self.kid = "test-key-1"
         self.hits = 0
         self.keys = [self._jwk(self.key, self.kid)]
@@ -132,7 +147,7 @@ class KeyServer:
 
     def rotate(self):
         """A new signing key appears in the JWKS (key rotation)."""
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = _rsa_key(2)
         self.kid = "test-key-2"
         self.keys.append(self._jwk(self.key, self.kid))
 

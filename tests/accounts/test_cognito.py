@@ -37,7 +37,9 @@ def _claims(**overrides):
 
 def _forge(key_server, headers=None, **overrides):
     headers = {"kid": key_server.kid, **(headers or {})}
-    return jwt.encode(_claims(**overrides), key_server.key, algorithm="RS256", headers=headers)
+    return jwt.encode(
+        _claims(**overrides), key_server.key, algorithm="RS256", headers=headers
+    )
 
 
 def _b64(data: dict) -> str:
@@ -66,7 +68,9 @@ def test_a_tampered_payload_is_rejected(key_server):
 
 def test_a_bad_signature_is_rejected(key_server):
     header, payload, signature = _forge(key_server).split(".")
-    flipped = ("A" if signature[10] != "A" else "B").join([signature[:10], signature[11:]])
+    flipped = ("A" if signature[10] != "A" else "B").join(
+        [signature[:10], signature[11:]]
+    )
     with pytest.raises(TokenError):
         token_verify(token=f"{header}.{payload}.{flipped}", use="id")
 
@@ -92,7 +96,9 @@ def test_hs256_signed_with_the_public_key_is_rejected(key_server):
 
 
 def test_the_wrong_issuer_is_rejected(key_server):
-    token = _forge(key_server, iss="https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_Other")
+    token = _forge(
+        key_server, iss="https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_Other"
+    )
     with pytest.raises(TokenError, match="Issuer"):
         token_verify(token=token, use="id")
 

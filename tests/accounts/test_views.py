@@ -107,7 +107,8 @@ def test_sign_in_lands_on_a_safe_next_and_cycles_the_session(client, make_cognit
 
 
 @pytest.mark.parametrize(
-    "next_url", ["https://evil.example.com/", "//evil.example.com/", "javascript:alert(1)"]
+    "next_url",
+    ["https://evil.example.com/", "//evil.example.com/", "javascript:alert(1)"],
 )
 def test_sign_in_ignores_an_offsite_next(client, make_cognito_user, next_url):
     response = _sign_in(client, make_cognito_user(), next_url=next_url)
@@ -121,9 +122,10 @@ def test_unknown_email_and_wrong_password_look_the_same(client, make_cognito_use
     assert wrong.status_code == unknown.status_code == 200
     assert b"Incorrect email or password." in wrong.content
     assert b"Incorrect email or password." in unknown.content
-    assert wrong.context["form"].non_field_errors() == unknown.context[
-        "form"
-    ].non_field_errors()
+    assert (
+        wrong.context["form"].non_field_errors()
+        == unknown.context["form"].non_field_errors()
+    )
 
 
 def test_the_client_secret_is_sent_as_secret_hash(client, cognito_secret, settings):
@@ -228,7 +230,9 @@ def test_change_password(client, make_cognito_user):
     email = make_cognito_user()
     _sign_in(client, email)
     url = reverse("accounts:change_password")
-    wrong = client.post(url, {"old_password": "nope-Nope1!", "new_password": "N3w-Pass!!"})
+    wrong = client.post(
+        url, {"old_password": "nope-Nope1!", "new_password": "N3w-Pass!!"}
+    )
     assert b"current password is not right" in wrong.content
     right = client.post(url, {"old_password": PASSWORD, "new_password": "N3w-Pass!!"})
     assert right.status_code == 302
@@ -316,7 +320,9 @@ def test_account_pages_need_sign_in(client, db):
         assert response["Location"].startswith(LOGIN)
 
 
-def test_order_history_query_count(client, make_cognito_user, django_assert_max_num_queries):
+def test_order_history_query_count(
+    client, make_cognito_user, django_assert_max_num_queries
+):
     email = make_cognito_user()
     _sign_in(client, email)
     user = User.objects.get(email=email)
@@ -337,7 +343,9 @@ def test_bearer_token_reaches_json_endpoints(client, make_cognito_user):
     ok = client.get(url, headers={"Authorization": f"Bearer {tokens.access_token}"})
     assert ok.status_code == 200
     assert ok.json()["email"] == email
-    id_as_access = client.get(url, headers={"Authorization": f"Bearer {tokens.id_token}"})
+    id_as_access = client.get(
+        url, headers={"Authorization": f"Bearer {tokens.id_token}"}
+    )
     assert id_as_access.status_code == 401
     assert client.get(url).status_code == 401
 
@@ -355,7 +363,11 @@ def test_break_glass_superuser_signs_in_with_a_local_password(client, cognito):
     User.objects.create_superuser(email="root@example.com", password="local-Pass-123")
     response = client.post(
         reverse("accounts:local_login") + "?next=/admin/",
-        {"username": "root@example.com", "password": "local-Pass-123", "next": "/admin/"},
+        {
+            "username": "root@example.com",
+            "password": "local-Pass-123",
+            "next": "/admin/",
+        },
     )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
