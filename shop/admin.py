@@ -1,11 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from .models import Category, Order, OrderLine, Product, ProductImage, ProductVariant
-from .services import product_index_refresh
+from .services import OrderStatusError, order_set_status, product_index_refresh
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    # Ordered by the materialised path, so every node follows its parent.
     list_display = ["indented_name", "slug", "position"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -38,10 +39,53 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["category"]
     inlines = [VariantInline, ImageInline]
     autocomplete_fields = ["category"]
+    actions = ["activate", "deactivate"]
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         product_index_refresh(product_ids=[form.instance.pk])
+
+    @admin.action(description="Activate selected products")
+    def activate(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    @admin.action(description="Deactivate selected products")
+    def deactivate(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+    def _set_active(self, request, queryset, active: bool):
+        ids = list(queryset.values_list("pk", flat=True))
+        changed = Product.objects.filter(pk__in=ids).update(is_active=active)
+        product_index_refresh(product_ids=ids)
+        state = "activated" if active else "deactivated"
+        self.message_user(request, f"{changed} product(s) {state}.", messages.SUCCESS)
+
+
+@admin.register(ProductVariant)
+class ProductVariantAdmin(admin.ModelAdmin):
+    """Stock and prices, edited in the list like a spreadsheet."""
+
+    list_display = ["sku", "product", "label_display", "price", "stock", "is_active"]
+    list_editable = ["price", "stock"]
+    list_filter = ["product__is_active", "product__category"]
+    search_fields = ["sku", "product__name"]
+    list_select_related = ["product"]
+    autocomplete_fields = ["product"]
+    ordering = ["product__name", "position", "id"]
+    list_per_page = 100
+
+    @admin.display(description="Options")
+    def label_display(self, obj):
+        return obj.label
+
+    @admin.display(boolean=True, description="Active", ordering="product__is_active")
+    def is_active(self, obj):
+        return obj.product.is_active
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Listings show the lowest price and whether anything is in stock.
+        product_index_refresh(product_ids=[obj.product_id])
 
 
 class OrderLineInline(admin.TabularInline):
@@ -57,10 +101,48 @@ class OrderLineInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    """Orders change status only through the service, which restocks on cancel."""
+
     list_display = ["number", "email", "status", "total", "created_at"]
+    actions = ["mark_paid", "mark_shipped", "mark_delivered", "cancel_and_restock"]
     list_filter = ["status", "shipping_method", "created_at"]
     search_fields = ["number", "email"]
     date_hierarchy = "created_at"
     inlines = [OrderLineInline]
     readonly_fields = ["number", "user", "subtotal", "shipping_cost", "total", "currency",
                        "checkout_token", "session_key", "created_at", "updated_at"]
+    def get_readonly_fields(self, request, obj=None):
+        # Status changes go through order_set_status (the actions), never a
+        # plain edit that would skip the transition rules and the restock.
+        return [*self.readonly_fields, "status"]
+
+    def _transition(self, request, queryset, status: str):
+        done, refused = 0, []
+        for order in queryset.order_by("pk"):
+            try:
+                order_set_status(order=order, status=status)
+            except OrderStatusError as exc:
+                refused.append(f"{order.number}: {exc}")
+            else:
+                done += 1
+        label = Order.Status(status).label.lower()
+        if done:
+            self.message_user(request, f"{done} order(s) marked {label}.", messages.SUCCESS)
+        for problem in refused:
+            self.message_user(request, problem, messages.WARNING)
+
+    @admin.action(description="Mark selected orders paid")
+    def mark_paid(self, request, queryset):
+        self._transition(request, queryset, Order.Status.PAID)
+
+    @admin.action(description="Mark selected orders shipped")
+    def mark_shipped(self, request, queryset):
+        self._transition(request, queryset, Order.Status.SHIPPED)
+
+    @admin.action(description="Mark selected orders delivered")
+    def mark_delivered(self, request, queryset):
+        self._transition(request, queryset, Order.Status.DELIVERED)
+
+    @admin.action(description="Cancel selected orders and restock")
+    def cancel_and_restock(self, request, queryset):
+        self._transition(request, queryset, Order.Status.CANCELLED)
