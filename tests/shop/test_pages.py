@@ -304,3 +304,16 @@ def test_confirmation_email_lists_the_order_in_plain_text(mailoutbox):
     assert "2 x Wool Scarf (Red)  £40.00" in body
     assert "Total: £44.95" in body
     assert "/orders/NW-ABCD2345/" in body
+
+
+def test_cached_home_sections_show_a_renamed_product_at_once(client):
+    product = ProductFactory(name="Old Name", is_featured=True)
+    VariantFactory(product=product)
+    assert "Old Name" in client.get(reverse("shop:home")).content.decode()
+
+    product.name = "New Name"
+    product.save()
+
+    html = client.get(reverse("shop:home")).content.decode()
+    assert "New Name" in html
+    assert "Old Name" not in html
