@@ -1,0 +1,207 @@
+"""
+Clickstream benchmarks (never part of the test run).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop_analytics \
+    REDIS_URL=redis://127.0.0.1:6379/3 DJANGO_SECRET_KEY=bench \
+    .venv/bin/python bench/clickstream.py
+
+1. Middleware overhead: one gunicorn on 127.0.0.1, the same page with
+   tracking on (consent cookie) and off (DNT with ANALYTICS_PRIVATE_MODE=off),
+   alternating wrk rounds in the same run.
+2. Ingest into PostgreSQL: DatabaseSink (COPY) vs one INSERT per event.
+3. /analytics/collect: events per second accepted end to end (wrk, 50/batch).
+"""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+PORT = int(os.environ.get("BENCH_PORT", "8121"))
+DURATION = os.environ.get("BENCH_DURATION", "8s")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+
+
+def wrk(url, *, headers=(), script=None, threads=2, conns=8):
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{DURATION}", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1, "s": 1000}[p50.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, float(p50.group(1)) * scale, int(non2xx.group(1)) if non2xx else 0
+
+
+def serve():
+    env = {
+        **os.environ,
+        "ANALYTICS_PRIVATE_MODE": "off",
+        "ANALYTICS_COLLECT_RATE": "1000000000",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_COOKIES": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            "2",
+            "--access-logfile",
+            "/dev/null",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            import urllib.request
+
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)
+            return proc
+        except Exception:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def middleware_overhead():
+    url = f"http://127.0.0.1:{PORT}/"
+    on = ["Cookie: nw_consent=granted", "User-Agent: Mozilla/5.0 Chrome/130"]
+    off = ["DNT: 1", "User-Agent: Mozilla/5.0 Chrome/130"]
+    wrk(url, headers=on)  # warm caches and connections
+    results = {"on": [], "off": []}
+    for _ in range(ROUNDS):
+        for mode, headers in (("off", off), ("on", on)):
+            results[mode].append(wrk(url, headers=headers))
+    rps_on = statistics.median(r[0] for r in results["on"])
+    rps_off = statistics.median(r[0] for r in results["off"])
+    p50_on = statistics.median(r[1] for r in results["on"])
+    p50_off = statistics.median(r[1] for r in results["off"])
+    return rps_on, rps_off, p50_on, p50_off
+
+
+def collect_rate():
+    body = json.dumps(
+        {
+            "events": [
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "name": "scroll",
+                    "ts": int(time.time() * 1000),
+                    "path": "/",
+                    "properties": {"depth": 50},
+                }
+                for _ in range(50)
+            ]
+        }
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write('wrk.method = "POST"\n')
+        f.write(f"wrk.body = {json.dumps(body)}\n")
+        f.write('wrk.headers["Content-Type"] = "text/plain"\n')
+        f.write(f'wrk.headers["Origin"] = "http://127.0.0.1:{PORT}"\n')
+        script = f.name
+    rps, p50, errors = wrk(f"http://127.0.0.1:{PORT}/analytics/collect", script=script)
+    os.unlink(script)
+    return rps * 50, p50, errors
+
+
+def ingest(n=200_000, naive_n=5_000):
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from analytics.models import Event
+    from analytics.services import events_prepare
+    from analytics.sinks import DatabaseSink
+
+    assert connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL"
+
+    def batch(k):
+        now = datetime.now(UTC)
+        return events_prepare(
+            [
+                {
+                    "event_id": uuid.uuid4(),
+                    "name": "page_view",
+                    "occurred_at": now,
+                    "visitor_id": "bench",
+                    "session_id": f"bench-{i % 500}",
+                    "path": f"/products/p-{i % 300}/",
+                    "route": "shop:product",
+                    "device": "desktop",
+                    "browser": "Chrome",
+                    "os": "Windows",
+                    "status_code": 200,
+                    "duration_ms": 12,
+                    "properties": {"i": i},
+                }
+                for i in range(k)
+            ]
+        )
+
+    events = batch(n)
+    sink = DatabaseSink()
+    started = time.perf_counter()
+    for i in range(0, n, 5000):
+        sink.write(events[i : i + 5000])
+    copy_rate = n / (time.perf_counter() - started)
+    naive = batch(naive_n)
+    cols = [c for c in naive[0] if c in {f.attname for f in Event._meta.fields}]
+    sql = f"INSERT INTO analytics_event ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for e in naive:
+            cursor.execute(
+                sql, [json.dumps(e[c]) if c == "properties" else e[c] for c in cols]
+            )
+    naive_rate = naive_n / (time.perf_counter() - started)
+    Event.objects.filter(visitor_id="bench").delete()
+    return copy_rate, naive_rate
+
+
+def main():
+    copy_rate, naive_rate = ingest()
+    print(
+        f"ingest: COPY {copy_rate:,.0f} events/s, one INSERT per event {naive_rate:,.0f} events/s, ratio {copy_rate / naive_rate:.1f}x"
+    )
+    proc = serve()
+    try:
+        rps_on, rps_off, p50_on, p50_off = middleware_overhead()
+        print(
+            f"middleware: tracking on {rps_on:,.0f} req/s p50 {p50_on:.2f} ms; off {rps_off:,.0f} req/s p50 {p50_off:.2f} ms"
+        )
+        print(
+            f"middleware: throughput ratio {rps_on / rps_off:.3f}, added p50 {p50_on - p50_off:+.2f} ms"
+        )
+        rate, p50, errors = collect_rate()
+        print(
+            f"collect: {rate:,.0f} events/s accepted (batches of 50, p50 {p50:.2f} ms, non-2xx {errors})"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
