@@ -68,12 +68,12 @@ def phase_events(count: int) -> dict:
             for i in range(done, min(count, done + 100_000)):
                 at = now - dt.timedelta(seconds=i * 60)  # ~700 days of history
                 writer.writerow([uuid.uuid4(), "page_view", at.isoformat(), "", "v1", "s1", f"/p/{i % 500}",
-                                 "", "", "", "", "", "", "", "", "", "desktop", "Chrome", "Linux", "", "\\N", "\\N", "f", "{}"])  # fmt: skip
+                                 "", "", "", "", "", "", "", "", "", "desktop", "Chrome", "Linux", "", "\\N", "\\N", "f", "{}", "direct"])  # fmt: skip
             buf.seek(0)
             cursor.cursor.copy_expert(
                 "COPY analytics_event (event_id, name, occurred_at, route, visitor_id, session_id, path, "
                 "referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, currency, language, "
-                "viewport, device, browser, os, country, client_time, value, is_bot, properties) "
+                "viewport, device, browser, os, country, client_time, value, is_bot, properties, channel) "
                 "FROM STDIN WITH (FORMAT csv, NULL '\\N')",
                 buf,
             )
