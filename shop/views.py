@@ -156,6 +156,8 @@ def search(request):
             "listing": listing,
             "form": form,
             "suggestions": suggestions,
+            "catalogue_version": version,
+            "cache_key": f"{query.lower()}:{filters.cache_key()}:{page}",
         },
     )
 
