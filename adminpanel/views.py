@@ -167,17 +167,33 @@ def _safe_call(func):
         return None
 
 
-def _rows(state) -> list[dict]:
-    if state is None:
-        return []
-    if isinstance(state, dict):
-        items = state.get("jobs") or state.get("archives") or state.get("rows")
-        if isinstance(items, list):
-            return [
-                dict(item) if not isinstance(item, dict) else item for item in items
-            ]
-        return [{"name": key, "state": value} for key, value in state.items()]
-    return [item if isinstance(item, dict) else vars(item) for item in state]
+def _job_rows(state) -> list[dict]:
+    """One row per job: its switch and its latest run."""
+    rows = []
+    for job in state or []:
+        last = (job.get("last_runs") or [{}])[0]
+        rows.append(
+            {
+                "name": job.get("name"),
+                "interval": job.get("interval"),
+                "enabled": job.get("enabled"),
+                "last run": last.get("started_at"),
+                "status": last.get("status"),
+                "seconds": last.get("duration_seconds"),
+                "error": last.get("error"),
+            }
+        )
+    return rows
+
+
+def _archive(state) -> tuple[dict, list[dict]]:
+    if not state:
+        return {}, []
+    summary = {k: v for k, v in state.items() if k != "tables" and v not in (None, "")}
+    tables = [
+        t if isinstance(t, dict) else {"table": t} for t in state.get("tables") or []
+    ]
+    return summary, tables
 
 
 @require_GET
@@ -202,8 +218,8 @@ def data(request):
         return exported
     jobs_state = _optional("adminpanel.jobs", "jobs_state")
     archive_state = _optional("adminpanel.archive", "archive_state")
-    jobs = _rows(_safe_call(jobs_state))
-    archives = _rows(_safe_call(archive_state))
+    jobs = _job_rows(_safe_call(jobs_state))
+    archive_summary, archives = _archive(_safe_call(archive_state))
     context = {
         "pages": PAGES,
         "page": "data",
@@ -212,6 +228,7 @@ def data(request):
         "archive_available": archive_state is not None,
         "jobs": jobs,
         "job_columns": list(jobs[0]) if jobs else [],
+        "archive_summary": archive_summary,
         "archives": archives,
         "archive_columns": list(archives[0]) if archives else [],
     }

@@ -17,7 +17,6 @@ from .conftest import build_shop
 from .factories import EventFactory, SessionFactory
 
 
-
 @pytest.fixture(scope="module")
 def shop_data(django_db_setup, django_db_blocker):
     """The shop is built once for this module, inside a transaction rolled back
@@ -45,7 +44,9 @@ def _placed(start, end):
 
 def _sessions(start, end, *, bots=False):
     return [
-        s for s in SessionSummary.objects.all() if start <= s.started_at < end and s.is_bot == bots
+        s
+        for s in SessionSummary.objects.all()
+        if start <= s.started_at < end and s.is_bot == bots
     ]
 
 
@@ -67,7 +68,9 @@ def test_customer_counts_split_new_and_returning(rng):
     orders = _placed(rng.start, rng.end)
     emails = {o.email for o in orders}
     returning = {
-        e for e in emails if any(o.email == e and o.created_at < rng.start for o in Order.objects.all())
+        e
+        for e in emails
+        if any(o.email == e and o.created_at < rng.start for o in Order.objects.all())
     }
     counts = selectors.customer_counts(start=rng.start, end=rng.end)
     assert counts["customers"] == len(emails)
@@ -79,34 +82,48 @@ def test_customer_counts_split_new_and_returning(rng):
 
 
 def test_sales_series_buckets_by_local_day_or_hour(rng):
-    series = selectors.sales_series(start=rng.start, end=rng.end, granularity=rng.granularity)
+    series = selectors.sales_series(
+        start=rng.start, end=rng.end, granularity=rng.granularity
+    )
     raw = defaultdict(Decimal)
     for order in _placed(rng.start, rng.end):
         local = timezone.localtime(order.created_at, shop_tz())
         key = (
             local.date()
             if rng.granularity == "day"
-            else order.created_at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+            else order.created_at.astimezone(dt.UTC).replace(
+                minute=0, second=0, microsecond=0
+            )
         )
         raw[key] += order.total
-    assert {row["bucket"]: row["revenue"] for row in series if row["revenue"]} == dict(raw)
+    assert {row["bucket"]: row["revenue"] for row in series if row["revenue"]} == dict(
+        raw
+    )
     expected_buckets = rng.days if rng.granularity == "day" else 24 * rng.days
     # A day when the clocks change has 23 or 25 hours.
     assert abs(len(series) - expected_buckets) <= 1
 
 
 def test_orders_by_status_matches_raw(month):
-    rows = {r["status"]: r for r in selectors.orders_by_status(start=month.start, end=month.end)}
+    rows = {
+        r["status"]: r
+        for r in selectors.orders_by_status(start=month.start, end=month.end)
+    }
     for code, label in Order.Status.choices:
         matching = [
-            o for o in Order.objects.all() if o.status == code and month.start <= o.created_at < month.end
+            o
+            for o in Order.objects.all()
+            if o.status == code and month.start <= o.created_at < month.end
         ]
         assert rows[label]["orders"] == len(matching)
         assert rows[label]["value"] == sum((o.total for o in matching), Decimal("0"))
 
 
 def test_cancelled_orders_are_listed(month):
-    numbers = {r["number"] for r in selectors.cancelled_orders(start=month.start, end=month.end)}
+    numbers = {
+        r["number"]
+        for r in selectors.cancelled_orders(start=month.start, end=month.end)
+    }
     assert numbers == {
         o.number
         for o in Order.objects.filter(status="cancelled")
@@ -117,7 +134,10 @@ def test_cancelled_orders_are_listed(month):
 def test_category_sales_match_raw(month):
     raw = defaultdict(Decimal)
     for line in OrderLine.objects.select_related("order", "product__category"):
-        if month.start <= line.order.created_at < month.end and line.order.status != "cancelled":
+        if (
+            month.start <= line.order.created_at < month.end
+            and line.order.status != "cancelled"
+        ):
             raw[line.product.category.name] += line.line_total
     rows = selectors.category_sales(start=month.start, end=month.end)
     assert {r["category"]: r["revenue"] for r in rows} == dict(raw)
@@ -133,14 +153,21 @@ def test_session_totals_match_raw(rng):
     assert totals["converted"] == sum(s.converted for s in humans)
     assert totals["bots"] == len(bots)
     if humans:
-        assert totals["conversion_rate"] == pytest.approx(totals["converted"] / len(humans))
-        assert totals["bot_share"] == pytest.approx(len(bots) / (len(bots) + len(humans)))
+        assert totals["conversion_rate"] == pytest.approx(
+            totals["converted"] / len(humans)
+        )
+        assert totals["bot_share"] == pytest.approx(
+            len(bots) / (len(bots) + len(humans))
+        )
 
 
 def test_session_series_matches_raw(month):
-    series = selectors.session_series(start=month.start, end=month.end, granularity="day")
+    series = selectors.session_series(
+        start=month.start, end=month.end, granularity="day"
+    )
     raw = Counter(
-        timezone.localtime(s.started_at, shop_tz()).date() for s in _sessions(month.start, month.end)
+        timezone.localtime(s.started_at, shop_tz()).date()
+        for s in _sessions(month.start, month.end)
     )
     assert {r["bucket"]: r["sessions"] for r in series if r["sessions"]} == dict(raw)
 
@@ -174,15 +201,22 @@ def test_cart_abandonment_counts_day_old_carts_with_items(month, shop_data):
     assert [r["id"] for r in carts["rows"]] == [abandoned.pk]
     lines = list(abandoned.lines.select_related("variant"))
     assert carts["totals"]["items"] == sum(line.quantity for line in lines)
-    assert carts["totals"]["value"] == sum(line.quantity * line.variant.price for line in lines)
+    assert carts["totals"]["value"] == sum(
+        line.quantity * line.variant.price for line in lines
+    )
     rate = selectors.cart_abandonment(start=month.start, end=month.end, now=now)
-    orders = Order.objects.filter(created_at__gte=month.start, created_at__lt=month.end).count()
+    orders = Order.objects.filter(
+        created_at__gte=month.start, created_at__lt=month.end
+    ).count()
     assert rate["rate"] == pytest.approx(1 / (1 + orders))
     assert Cart.objects.count() == 3  # the fresh and the empty cart do not count
 
 
 def test_product_performance_joins_rollups_and_order_lines(month, shop_data):
-    rows = {r["product_id"]: r for r in selectors.product_performance(start=month.start, end=month.end)}
+    rows = {
+        r["product_id"]: r
+        for r in selectors.product_performance(start=month.start, end=month.end)
+    }
     for product in shop_data["products"]:
         views = sum(
             c.value
@@ -193,8 +227,11 @@ def test_product_performance_joins_rollups_and_order_lines(month, shop_data):
         )
         lines = [
             line
-            for line in OrderLine.objects.filter(product=product).select_related("order")
-            if month.start <= line.order.created_at < month.end and line.order.status != "cancelled"
+            for line in OrderLine.objects.filter(product=product).select_related(
+                "order"
+            )
+            if month.start <= line.order.created_at < month.end
+            and line.order.status != "cancelled"
         ]
         row = rows[product.pk]
         assert row["views"] == views
@@ -206,7 +243,9 @@ def test_product_performance_joins_rollups_and_order_lines(month, shop_data):
 
 def test_stock_alerts_list_low_and_sold_out_variants():
     rows = selectors.stock_alerts(threshold=5)
-    expected = [v for v in ProductVariant.objects.all() if v.stock <= 5 and v.product.is_active]
+    expected = [
+        v for v in ProductVariant.objects.all() if v.stock <= 5 and v.product.is_active
+    ]
     assert {r["sku"] for r in rows} == {v.sku for v in expected}
     assert [r["stock"] for r in rows] == sorted(r["stock"] for r in rows)
 
@@ -237,14 +276,18 @@ def test_funnel_counts_sessions_reaching_each_step(month):
     assert step["drop_off"] == pytest.approx(1 - counts[2] / counts[1])
 
 
-@pytest.mark.parametrize("field", ["channel", "device", "browser", "country", "landing_path"])
+@pytest.mark.parametrize(
+    "field", ["channel", "device", "browser", "country", "landing_path"]
+)
 def test_sessions_by_field_match_raw(month, field):
     sessions = _sessions(month.start, month.end)
     rows = selectors.sessions_by(field=field, start=month.start, end=month.end)
     raw = Counter(getattr(s, field) for s in sessions)
     assert {r["key"]: r["sessions"] for r in rows} == dict(raw)
     converted = Counter(getattr(s, field) for s in sessions if s.converted)
-    assert {r["key"]: r["converted"] for r in rows} == {k: converted.get(k, 0) for k in raw}
+    assert {r["key"]: r["converted"] for r in rows} == {
+        k: converted.get(k, 0) for k in raw
+    }
 
 
 def test_sessions_by_refuses_unknown_fields(month):
@@ -268,7 +311,11 @@ def test_search_top_and_zero_result_queries_match_raw(month):
     )
     zero = selectors.search_zero_results(start=month.start, end=month.end)
     assert {r["query"]: r["searches"] for r in zero} == dict(
-        Counter(e.properties["query"].lower() for e in searches if e.properties["results"] == 0)
+        Counter(
+            e.properties["query"].lower()
+            for e in searches
+            if e.properties["results"] == 0
+        )
     )
 
 
@@ -278,7 +325,11 @@ def test_searches_that_led_to_a_purchase(month):
         for e in Event.objects.filter(name="purchase", is_bot=False)
         if month.start <= e.occurred_at < month.end
     }
-    raw = Counter(e.properties["query"].lower() for e in _searches(month) if e.session_id in purchased)
+    raw = Counter(
+        e.properties["query"].lower()
+        for e in _searches(month)
+        if e.session_id in purchased
+    )
     rows = selectors.search_converting_queries(start=month.start, end=month.end)
     assert {r["query"]: r["searches"] for r in rows} == dict(raw)
 
@@ -313,7 +364,9 @@ def test_rfm_segments_cover_every_customer():
         else:
             expected["Lost"] += 1
     rows = selectors.customers_rfm(now=now)
-    assert {r["segment"]: r["customers"] for r in rows if r["customers"]} == dict(expected)
+    assert {r["segment"]: r["customers"] for r in rows if r["customers"]} == dict(
+        expected
+    )
     assert sum(r["spend"] for r in rows) == sum(
         (o.total for os in per.values() for o in os), Decimal("0")
     )
