@@ -7,6 +7,7 @@ AWS_LOCAL_PORT, `cognito_bootstrap` provisions the pool, and the command runs
 with AWS_ENDPOINT_URL set. The stand-in stops when the command does.
 """
 
+import logging
 import os
 import subprocess
 import sys
@@ -42,6 +43,8 @@ class Command(BaseCommand):
 
             port = port or settings.AWS_LOCAL_PORT
             url = f"http://127.0.0.1:{port}"
+            # moto logs every request; keep the terminal for the shop's own.
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
             server = ThreadedMotoServer(
                 ip_address="127.0.0.1", port=port, verbose=False
             )
