@@ -10,8 +10,10 @@ Event column, with a UUID `event_id`, aware datetimes and Decimal `value`.
 import csv
 import gzip
 import io
+import itertools
 import json
 import logging
+import operator
 import time
 import uuid
 from collections import defaultdict
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +105,8 @@ class DatabaseSink:
     """
     Batched inserts into analytics_event; duplicates of event_id are dropped.
 
-    On PostgreSQL the batch is COPYed into a temporary table and moved with
-    one INSERT ... ON CONFLICT DO NOTHING; elsewhere it is a bulk_create.
+    On PostgreSQL the batch is COPYed into the table (see `events_copy`);
+    elsewhere it is a bulk_create.
     """
 
     using = "default"
@@ -128,42 +130,96 @@ class DatabaseSink:
             )
 
 
-def _copy_buffer(rows) -> io.StringIO:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_NOTNULL, lineterminator="\n")
-    for row in rows:
-        writer.writerow(row)
-    buffer.seek(0)
-    return buffer
+# COPY payloads: every column but `properties` goes through the C csv writer
+# as is (str() of a datetime, UUID, Decimal or bool is valid PostgreSQL
+# input, None is written unquoted and so read as NULL); only `properties`
+# needs serialising. `properties` is the last column.
+_BLANK = {c: DEFAULTS.get(c, "") for c in COLUMNS}
+_plain_values = operator.itemgetter(*COLUMNS[:-1])
+_json_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_COPY_CHUNK = 1 << 20
 
 
-def _csv_value(value):
-    if isinstance(value, dict):
-        return json.dumps(value, separators=(",", ":"))
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+def _copy_rows(events):
+    blank, values, encode = _BLANK, _plain_values, _json_encode
+    for event in events:
+        props = event.get("properties")
+        yield (*values({**blank, **event}), encode(props) if props else "{}")
+
+
+class _CopyStream:
+    """
+    A file for `copy_expert` that writes CSV rows as PostgreSQL reads them.
+
+    Python formats the next rows while the server parses and indexes the
+    last ones, so on two cores the two overlap instead of adding up.
+    """
+
+    ROWS_PER_READ = 1000
+
+    def __init__(self, rows):
+        self.rows = iter(rows)
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(
+            self.buffer, quoting=csv.QUOTE_NOTNULL, lineterminator="\n"
+        )
+        self.count = 0
+
+    def read(self, size: int = -1) -> str:
+        buffer = self.buffer
+        buffer.seek(0)
+        buffer.truncate()
+        before = buffer.tell()
+        self.writer.writerows(itertools.islice(self.rows, self.ROWS_PER_READ))
+        if buffer.tell() == before:
+            return ""
+        self.count += self.ROWS_PER_READ
+        return buffer.getvalue()
+
+    readline = read
 
 
 def events_copy(*, events: list[dict] | None = None, rows=None, using: str = "default"):
     """
     COPY events (dicts) or ready rows (tuples in COLUMNS order) into
     analytics_event on PostgreSQL, skipping event_ids already stored.
+
+    The batch is COPYed straight into the table: duplicates are rare (a
+    client's retried beacon), and the unique index on event_id makes the
+    COPY fail as a whole when there is one. Only then is the batch loaded
+    again through a temporary table and INSERT ... ON CONFLICT DO NOTHING.
+    Returns the number of events stored.
     """
-    if rows is None:
-        rows = ([_csv_value(v) for v in event_row(e)] for e in events)
+
+    def payload():
+        return _CopyStream(_copy_rows(events) if rows is None else rows)
+
     cols = ", ".join(COLUMNS)
     connection = connections[using]
+    try:
+        with (
+            transaction.atomic(using=using),
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+        ):
+            cursor.cursor.copy_expert(
+                f"COPY analytics_event ({cols}) FROM STDIN WITH (FORMAT csv)",
+                payload(),
+                _COPY_CHUNK,
+            )
+            return cursor.cursor.rowcount
+    except IntegrityError:
+        pass
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS analytics_event_load AS "
             f"SELECT {cols} FROM analytics_event WITH NO DATA"
         )
         cursor.execute("TRUNCATE analytics_event_load")
-        raw = cursor.cursor
-        raw.copy_expert(
+        cursor.cursor.copy_expert(
             f"COPY analytics_event_load ({cols}) FROM STDIN WITH (FORMAT csv)",
-            _copy_buffer(rows),
+            payload(),
+            _COPY_CHUNK,
         )
         cursor.execute(
             f"INSERT INTO analytics_event ({cols}) SELECT {cols} "

@@ -154,3 +154,59 @@ def test_firehose_gives_back_records_that_keep_failing(aws):
     with pytest.raises(SinkError, match="Firehose kept failing") as info:
         sink.write(make_events(4))
     assert len(info.value.failed) == 4
+
+
+def test_database_sink_stores_awkward_values_faithfully(db):
+    from analytics.models import Event
+    from analytics.sinks import DatabaseSink
+
+    client_time = datetime(2026, 3, 1, 10, 14, 59, 250000, tzinfo=UTC)
+    [event] = make_events(
+        1,
+        name="search",
+        path="/search/?q=rain+coat",
+        utm_term='a,"b"\tc\\d',
+        referrer="https://example.com/é?x=1\n2",
+        client_time=client_time,
+        user_id=7,
+        product_id=12,
+        variant_id=None,
+        is_bot=True,
+        properties={"query": 'rain "coat", \\ \n', "results": 3, "ok": True},
+    )
+    DatabaseSink().write([event])
+    stored = Event.objects.get()
+    assert stored.event_id == event["event_id"]
+    assert stored.path == event["path"]
+    assert stored.utm_term == 'a,"b"\tc\\d'
+    assert stored.referrer == "https://example.com/é?x=1\n2"
+    assert stored.occurred_at == event["occurred_at"]
+    assert stored.client_time == client_time
+    assert (stored.user_id, stored.product_id, stored.variant_id) == (7, 12, None)
+    assert stored.order_id is None and stored.status_code is None
+    assert stored.value == Decimal("1.50")
+    assert stored.is_bot is True
+    assert stored.properties == {
+        "query": 'rain "coat", \\ \n',
+        "results": 3,
+        "ok": True,
+    }
+    assert stored.utm_content == ""
+
+
+def test_database_sink_drops_duplicates_within_and_across_batches(db):
+    from analytics.models import Event
+    from analytics.sinks import DatabaseSink
+
+    sink = DatabaseSink()
+    first = make_events(3)
+    sink.write(first)
+    again = make_events(2)
+    # A retried event, and one that appears twice in the same batch.
+    sink.write([dict(first[0]), again[0], dict(again[0]), again[1]])
+    ids = list(Event.objects.values_list("event_id", flat=True))
+    assert len(ids) == 5
+    assert set(ids) == {e["event_id"] for e in [*first, *again]}
+    # The table still takes new batches after a refused COPY.
+    sink.write(make_events(2))
+    assert Event.objects.count() == 7
