@@ -2,10 +2,11 @@
 Caching of dashboard panels by date range.
 
 A panel's key carries `analytics_version()` (a counter in the cache that a
-rollup run may bump) and the newest rolled-up hour, so new rollups make old
-entries unreachable at once, with no key scans. Re-rolling the last hours
-moves neither, and orders are read live rather than from rollups, so entries
-also expire after a short TTL: a figure is at most that many seconds old.
+rollup run bumps, as the `analytics_rollup` job does after rebuilding the
+daily rollups) and the newest rolled-up hour, so new rollups make old
+entries unreachable at once, with no key scans. Entries also expire after a
+short TTL, for rollups rebuilt without a bump (the `analytics_rollup`
+command, a bench).
 """
 
 import logging
@@ -27,6 +28,16 @@ def analytics_version() -> int:
         return int(cache.get(VERSION_KEY, 0) or 0)
     except Exception:
         return 0
+
+
+def analytics_version_bump() -> None:
+    """Make every cached panel unreachable: the rollups it was built from moved."""
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 1, timeout=None)
+    except Exception:
+        logger.warning("Dashboard cache unavailable; panels expire on their TTL")
 
 
 def panel_generation() -> str:

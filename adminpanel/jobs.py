@@ -182,16 +182,28 @@ def jobs_state() -> list[dict]:
 
 
 def analytics_rollup_task() -> dict:
-    """Rebuild the recent hours' rollups (late events included)."""
+    """
+    Rebuild the recent hours' session summaries and hourly rollups (late
+    events included), then the daily dashboard rollups, and move the
+    dashboards' cache version so cached panels are recomputed.
+    """
     from analytics.rollups import rollup_window, rollups_build
+    from analytics.sessions import sessions_build
 
+    from .cache import analytics_version_bump
+    from .rollups import daily_rollups_refresh
+
+    counts = {"cells": 0}
     window = rollup_window(
         lookback_hours=getattr(settings, "ANALYTICS_ROLLUP_LOOKBACK_HOURS", 3)
     )
-    if window is None:
-        return {"cells": 0}
-    since, until = window
-    return {"cells": rollups_build(since=since, until=until)}
+    if window is not None:
+        since, until = window
+        counts["sessions"] = sessions_build(since=since, until=until)
+        counts["cells"] = rollups_build(since=since, until=until)
+    counts.update(daily_rollups_refresh())
+    analytics_version_bump()
+    return counts
 
 
 def archive_task() -> dict:

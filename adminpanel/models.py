@@ -78,3 +78,135 @@ class CustomerStats(models.Model):
 
     def __str__(self):
         return f"{self.user_id}: {self.orders_count} orders, {self.lifetime_value}"
+
+
+# ---------------------------------------------------------------------------
+# Daily rollups the dashboards read (built by adminpanel/rollups.py).
+# Days are local dates in the shop's time zone.
+# ---------------------------------------------------------------------------
+
+
+class DailySessionRollup(models.Model):
+    """
+    Sessions that started on one local day, for one value of one dimension.
+
+    `dimension` is "all" (key "") or a session attribute: channel, device,
+    browser, country, campaign, referrer, landing_path or source. Counts are
+    of human sessions; `bot_sessions` counts the flagged ones. `visitors` is
+    distinct per day and cell: it does not add up across days (see
+    DailyVisitor for ranges). The step columns count sessions with at least
+    one event of that name.
+    """
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=20)
+    key = models.CharField(max_length=500, blank=True)
+    sessions = models.PositiveIntegerField(default=0)
+    visitors = models.PositiveIntegerField(default=0)
+    converted_sessions = models.PositiveIntegerField(default=0)
+    bot_sessions = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    sessions_with_product_view = models.PositiveIntegerField(default=0)
+    sessions_with_add_to_cart = models.PositiveIntegerField(default=0)
+    sessions_with_checkout = models.PositiveIntegerField(default=0)
+    sessions_with_purchase = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dimension", "day", "key"], name="daily_session_cell"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.dimension}={self.key}: {self.sessions}"
+
+
+class DailyVisitor(models.Model):
+    """A human visitor seen (a session started) on one local day."""
+
+    day = models.DateField()
+    visitor_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "visitor_id"], name="daily_visitor")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.visitor_id}"
+
+
+class DailyVisitorCount(models.Model):
+    """
+    How many of one day's visitors had last come on `previous_day` (None:
+    never before). Distinct visitors over [first, last] is then an exact sum:
+    the rows of those days whose previous day is before `first` or None, as
+    each visitor counts once, on their first day in the range.
+    """
+
+    day = models.DateField()
+    previous_day = models.DateField(null=True, blank=True)
+    visitors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "previous_day"])]
+
+    def __str__(self):
+        return f"{self.day} after {self.previous_day}: {self.visitors}"
+
+
+class DailySearchRollup(models.Model):
+    """
+    Searches for one (lower-cased) query, by the local day of a session's
+    first search for it. `sessions` counts sessions that searched it;
+    `purchasing_*` are those sessions that also purchased, and their searches.
+    """
+
+    day = models.DateField()
+    query = models.CharField(max_length=200)
+    searches = models.PositiveIntegerField(default=0)
+    zero_result_searches = models.PositiveIntegerField(default=0)
+    sessions = models.PositiveIntegerField(default=0)
+    purchasing_sessions = models.PositiveIntegerField(default=0)
+    purchasing_searches = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self):
+        return f"{self.day} {self.query!r}: {self.searches}"
+
+
+class DailyOrderRollup(models.Model):
+    """
+    Orders placed on one local day in one status, by customer cohort.
+
+    `cohort_day` is the local day of the customer's (email's) first placed
+    order (None for cancelled orders, which make no customer);
+    `new_customers` counts customers whose first placed order is one of
+    these orders, so it adds up across days.
+    """
+
+    day = models.DateField()
+    status = models.CharField(max_length=20)
+    cohort_day = models.DateField(null=True, blank=True)
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    new_customers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "status"])]
+
+    def __str__(self):
+        return f"{self.day} {self.status}: {self.orders}"
+
+
+class RollupMark(models.Model):
+    """When a daily rollup was last built, so the next run knows what changed."""
+
+    name = models.CharField(max_length=40, unique=True)
+    built_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} at {self.built_at}"

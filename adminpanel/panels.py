@@ -7,6 +7,8 @@ strings) so the whole page body can be cached by range.
 
 import datetime as dt
 
+from django.utils import timezone
+
 from . import charts
 from . import selectors as s
 from .exports import Table
@@ -456,8 +458,15 @@ def customers_panel(*, rng: DateRange, now: dt.datetime) -> dict:
     prev = rng.previous()
     counts = s.customer_counts(start=rng.start, end=rng.end)
     counts_prev = s.customer_counts(start=prev.start, end=prev.end)
-    top = s.customers_top(start=rng.start, end=rng.end)
+    top = s.customers_top()
     rfm = s.customers_rfm(now=min(now, rng.end))
+    refreshed = s.customer_stats_refreshed_at()
+    stats_note = (
+        f"Signed-in customers, every order up to {timezone.localtime(refreshed):%d %b %Y %H:%M}; "
+        "refreshed every 10 minutes."
+        if refreshed
+        else "Customer statistics refresh every 10 minutes; none yet."
+    )
     carts = s.abandoned_carts(start=rng.start, end=rng.end, now=now)
     for row in carts["rows"]:
         row["owner"] = row["user__email"] or "(guest)"
@@ -501,6 +510,7 @@ def customers_panel(*, rng: DateRange, now: dt.datetime) -> dict:
             Table(
                 slug="top-customers",
                 title="Top customers",
+                note=stats_note,
                 columns=[
                     ("Email", "email", "text"),
                     ("Orders", "orders", "int"),
@@ -508,11 +518,12 @@ def customers_panel(*, rng: DateRange, now: dt.datetime) -> dict:
                     ("Last order", "last_order", "datetime"),
                 ],
                 rows=top,
+                empty="No customer statistics yet: they refresh every 10 minutes.",
             ),
             Table(
                 slug="rfm-segments",
                 title="Recency, frequency and spend segments",
-                note="Over every order up to the end of the range.",
+                note=stats_note,
                 columns=[
                     ("Segment", "segment", "text"),
                     ("Rule", "rule", "text"),

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     DateTimeField,
     DecimalField,
@@ -28,15 +29,22 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce, Lower, Trunc
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from analytics.models import Event, HourlyRollup, SessionSummary
 from shop.models import Cart, CartLine, Order, OrderLine, Product, ProductVariant
 
 from .forms import shop_tz
+from .models import (
+    CustomerStats,
+    DailyOrderRollup,
+    DailySearchRollup,
+    DailySessionRollup,
+    DailyVisitorCount,
+)
 
 ZERO = Decimal("0")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -91,8 +99,10 @@ def _buckets(*, start: dt.datetime, end: dt.datetime, granularity: str) -> list:
     return keys
 
 
-def _bucket_key(value: dt.datetime, granularity: str):
+def _bucket_key(value: dt.datetime | dt.date, granularity: str):
     if granularity == "day":
+        if not isinstance(value, dt.datetime):
+            return value  # already a local day, from a daily rollup
         return timezone.localtime(value, shop_tz()).date()
     return value.astimezone(dt.UTC)
 
@@ -132,52 +142,96 @@ def _orders_in(start, end):
     return Order.objects.filter(created_at__gte=start, created_at__lt=end)
 
 
+def _days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The local days [first, last] of a range of whole days (a DateRange)."""
+    tz = shop_tz()
+    return (
+        timezone.localtime(start, tz).date(),
+        timezone.localtime(end - dt.timedelta(microseconds=1), tz).date(),
+    )
+
+
+def _order_days(start, end):
+    first, last = _days(start, end)
+    return DailyOrderRollup.objects.filter(day__gte=first, day__lte=last)
+
+
 def order_totals(*, start: dt.datetime, end: dt.datetime) -> dict:
     """Revenue, orders and average order value of placed (not cancelled) orders."""
     totals = (
-        _orders_in(start, end)
-        .placed()
+        _order_days(start, end)
+        .exclude(status=Order.Status.CANCELLED)
         .aggregate(
-            revenue=Coalesce(Sum("total"), Value(ZERO, MONEY)), orders=Count("id")
+            revenue=Coalesce(Sum("revenue"), Value(ZERO, MONEY)),
+            orders=Coalesce(Sum("orders"), 0),
         )
     )
     totals["aov"] = totals["revenue"] / totals["orders"] if totals["orders"] else None
     return totals
 
 
-def customer_counts(*, start: dt.datetime, end: dt.datetime) -> dict:
-    """Customers (by email) ordering in the range: new ones had no earlier order."""
-    earlier = Order.objects.filter(email=OuterRef("email"), created_at__lt=start)
+def new_customers(*, start: dt.datetime, end: dt.datetime) -> int:
+    """Customers whose first placed order falls in the range."""
     return (
-        _orders_in(start, end)
-        .placed()
-        .alias(is_returning=Exists(earlier))
+        _order_days(start, end)
+        .exclude(status=Order.Status.CANCELLED)
+        .aggregate(n=Coalesce(Sum("new_customers"), 0))["n"]
+    )
+
+
+def customer_counts(*, start: dt.datetime, end: dt.datetime) -> dict:
+    """
+    Customers (by email) ordering in the range: new ones had no earlier order.
+
+    New customers and the revenue split come from the daily order rollup
+    (by the day of each customer's first placed order); the distinct count of
+    customers in the range is read live from orders by `created_at`.
+    """
+    first, _ = _days(start, end)
+    split = (
+        _order_days(start, end)
+        .exclude(status=Order.Status.CANCELLED)
         .aggregate(
-            customers=Count("email", distinct=True),
-            new=Count("email", distinct=True, filter=Q(is_returning=False)),
-            returning=Count("email", distinct=True, filter=Q(is_returning=True)),
+            new=Coalesce(Sum("new_customers"), 0),
             new_revenue=Coalesce(
-                Sum("total", filter=Q(is_returning=False)), Value(ZERO, MONEY)
+                Sum("revenue", filter=Q(cohort_day__gte=first)), Value(ZERO, MONEY)
             ),
             returning_revenue=Coalesce(
-                Sum("total", filter=Q(is_returning=True)), Value(ZERO, MONEY)
+                Sum("revenue", filter=Q(cohort_day__lt=first)), Value(ZERO, MONEY)
             ),
         )
     )
+    customers = (
+        _orders_in(start, end).placed().aggregate(n=Count("email", distinct=True))["n"]
+    )
+    return {
+        "customers": customers,
+        "returning": customers - split["new"],
+        **split,
+    }
 
 
 def sales_series(
     *, start: dt.datetime, end: dt.datetime, granularity: str
 ) -> list[dict]:
-    """Revenue and order count per local day or hour, empty buckets included."""
-    rows = (
-        _orders_in(start, end)
-        .placed()
-        .annotate(bucket=_trunc("created_at", granularity))
-        .values("bucket")
-        .annotate(revenue=Sum("total"), orders=Count("id"))
-        .order_by("bucket")
-    )
+    """Revenue and order count per local day (rollup) or hour (orders)."""
+    if granularity == "day":
+        rows = (
+            _order_days(start, end)
+            .exclude(status=Order.Status.CANCELLED)
+            .values(bucket=F("day"))
+            .annotate(revenue=Sum("revenue"), orders=Sum("orders"))
+            .order_by("bucket")
+        )
+    else:
+        rows = (
+            _orders_in(start, end)
+            .placed()
+            .annotate(bucket=_trunc("created_at", granularity))
+            .values("bucket")
+            .annotate(revenue=Sum("total"), orders=Count("id"))
+            .order_by("bucket")
+        )
     return _series(
         rows,
         start=start,
@@ -190,15 +244,15 @@ def sales_series(
 def orders_by_status(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
     rows = {
         row["status"]: row
-        for row in _orders_in(start, end)
+        for row in _order_days(start, end)
         .values("status")
-        .annotate(orders=Count("id"), value=Sum("total"))
+        .annotate(n=Sum("orders"), value=Sum("revenue"))
         .order_by()
     }
     return [
         {
             "status": label,
-            "orders": rows.get(code, {}).get("orders", 0),
+            "orders": rows.get(code, {}).get("n") or 0,
             "value": rows.get(code, {}).get("value") or ZERO,
         }
         for code, label in Order.Status.choices
@@ -246,17 +300,31 @@ def category_sales(
 # ---------------------------------------------------------------------------
 
 
-def session_totals(*, start: dt.datetime, end: dt.datetime) -> dict:
-    """Sessions, visitors and converting sessions (bots apart), and the bot share."""
-    humans = Q(is_bot=False)
-    totals = SessionSummary.objects.filter(
-        started_at__gte=start, started_at__lt=end
-    ).aggregate(
-        sessions=Count("id", filter=humans),
-        visitors=Count("visitor_id", distinct=True, filter=humans),
-        converted=Count("id", filter=humans & Q(converted=True)),
-        bots=Count("id", filter=Q(is_bot=True)),
+def _session_days(start, end, dimension: str = "all"):
+    first, last = _days(start, end)
+    return DailySessionRollup.objects.filter(
+        dimension=dimension, day__gte=first, day__lte=last
     )
+
+
+def session_totals(*, start: dt.datetime, end: dt.datetime) -> dict:
+    """
+    Sessions, visitors and converting sessions (bots apart), and the bot share.
+
+    From the daily session rollup; visitors are distinct over the whole
+    range, counted from the per-day visitor table through its index.
+    """
+    first, last = _days(start, end)
+    totals = _session_days(start, end).aggregate(
+        sessions=Coalesce(Sum("sessions"), 0),
+        converted=Coalesce(Sum("converted_sessions"), 0),
+        bots=Coalesce(Sum("bot_sessions"), 0),
+    )
+    totals["visitors"] = DailyVisitorCount.objects.filter(
+        Q(previous_day__isnull=True) | Q(previous_day__lt=first),
+        day__gte=first,
+        day__lte=last,
+    ).aggregate(n=Coalesce(Sum("visitors"), 0))["n"]
     totals["conversion_rate"] = _ratio(totals["converted"], totals["sessions"])
     totals["bot_share"] = _ratio(totals["bots"], totals["sessions"] + totals["bots"])
     return totals
@@ -266,20 +334,27 @@ def session_series(
     *, start: dt.datetime, end: dt.datetime, granularity: str
 ) -> list[dict]:
     """
-    Sessions (bots apart) per local day or hour of their start.
-
-    Read from session summaries: hourly `sessions` rollups count distinct
-    sessions per hour and cannot be summed across hours.
+    Sessions (bots apart) per local day (daily rollup) or hour of their start
+    (session summaries: a range by the hour is at most two days).
     """
-    rows = (
-        SessionSummary.objects.filter(
-            started_at__gte=start, started_at__lt=end, is_bot=False
+    if granularity == "day":
+        rows = (
+            _session_days(start, end)
+            .values(bucket=F("day"))
+            .annotate(n=Sum("sessions"))
+            .values("bucket", sessions=F("n"))
+            .order_by("bucket")
         )
-        .annotate(bucket=_trunc("started_at", granularity))
-        .values("bucket")
-        .annotate(sessions=Count("id"))
-        .order_by("bucket")
-    )
+    else:
+        rows = (
+            SessionSummary.objects.filter(
+                started_at__gte=start, started_at__lt=end, is_bot=False
+            )
+            .annotate(bucket=_trunc("started_at", granularity))
+            .values("bucket")
+            .annotate(sessions=Count("id"))
+            .order_by("bucket")
+        )
     return _series(
         rows, start=start, end=end, granularity=granularity, fields=["sessions"]
     )
@@ -384,7 +459,6 @@ def kpi_summary(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> di
     """The Overview cards for one period."""
     orders = order_totals(start=start, end=end)
     sessions = session_totals(start=start, end=end)
-    customers = customer_counts(start=start, end=end)
     carts = cart_abandonment(start=start, end=end, now=now)
     return {
         "revenue": orders["revenue"],
@@ -393,7 +467,7 @@ def kpi_summary(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> di
         "conversion_rate": sessions["conversion_rate"],
         "sessions": sessions["sessions"],
         "visitors": sessions["visitors"],
-        "new_customers": customers["new"],
+        "new_customers": new_customers(start=start, end=end),
         "cart_abandonment_rate": carts["rate"],
         "bot_share": sessions["bot_share"],
     }
@@ -495,40 +569,37 @@ def stock_alerts(*, threshold: int | None = None, limit: int = 100) -> list[dict
 # ---------------------------------------------------------------------------
 
 
+STEP_COLUMNS = [
+    "sessions",
+    "sessions_with_product_view",
+    "sessions_with_add_to_cart",
+    "sessions_with_checkout",
+    "sessions_with_purchase",
+]
+
+
 def funnel_table(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
     """
-    Sessions started in the range, by device and channel, with how many
-    reached each step (at least one event of that name in the session).
+    Sessions started in the range, overall, by device and by channel, with
+    how many reached each step (at least one event of that name in the
+    session), from the daily session rollup.
     """
-    steps = [name for name, _ in FUNNEL_STEPS[1:]]
-    event_table = Event._meta.db_table
-    session_table = SessionSummary._meta.db_table
-    flags = ",\n".join(
-        f"MAX(CASE WHEN name = %s THEN 1 ELSE 0 END) AS s{i}" for i in range(len(steps))
+    first, last = _days(start, end)
+    rows = (
+        DailySessionRollup.objects.filter(
+            dimension__in=["all", "device", "channel"], day__gte=first, day__lte=last
+        )
+        .values("dimension", "key")
+        .annotate(**{f"c{i}": Sum(column) for i, column in enumerate(STEP_COLUMNS)})
+        .order_by()
     )
-    sums = ", ".join(f"SUM(COALESCE(f.s{i}, 0))" for i in range(len(steps)))
-    sql = f"""
-        SELECT s.device, s.channel, COUNT(*), {sums}
-        FROM {session_table} s
-        LEFT JOIN (
-            SELECT session_id, {flags}
-            FROM {event_table}
-            WHERE name IN ({", ".join(["%s"] * len(steps))})
-              AND occurred_at >= %s AND occurred_at < %s AND is_bot = %s
-            GROUP BY session_id
-        ) f ON f.session_id = s.session_id
-        WHERE s.started_at >= %s AND s.started_at < %s AND s.is_bot = %s
-        GROUP BY s.device, s.channel
-    """
-    window = [_dt_param(start), _dt_param(end), False]
-    params = [*steps, *steps, *window, *window]
     return [
         {
-            "device": device or "unknown",
-            "channel": channel or "unknown",
-            "counts": [int(c or 0) for c in counts],
+            "dimension": row["dimension"],
+            "key": row["key"] or "unknown",
+            "counts": [int(row[f"c{i}"] or 0) for i in range(len(STEP_COLUMNS))],
         }
-        for device, channel, *counts in _fetch(sql, params)
+        for row in rows
     ]
 
 
@@ -553,17 +624,16 @@ def _funnel_steps(counts: list[int]) -> list[dict]:
 
 def funnel(*, start: dt.datetime, end: dt.datetime) -> dict:
     """The purchase funnel overall, by device and by channel."""
-    table = funnel_table(start=start, end=end)
     width = len(FUNNEL_STEPS)
     overall = [0] * width
     by = {"device": {}, "channel": {}}
-    for row in table:
-        for dimension in by:
-            bucket = by[dimension].setdefault(row[dimension], [0] * width)
+    for row in funnel_table(start=start, end=end):
+        if row["dimension"] == "all":
+            overall = row["counts"]
+        else:
+            bucket = by[row["dimension"]].setdefault(row["key"], [0] * width)
             for i, count in enumerate(row["counts"]):
                 bucket[i] += count
-        for i, count in enumerate(row["counts"]):
-            overall[i] += count
 
     def shaped(groups):
         ordered = sorted(groups.items(), key=lambda kv: (-kv[1][0], kv[0]))
@@ -589,33 +659,30 @@ def funnel(*, start: dt.datetime, end: dt.datetime) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def _human_sessions(start, end):
-    return SessionSummary.objects.filter(
-        started_at__gte=start, started_at__lt=end, is_bot=False
-    )
+SESSION_FIELDS = {
+    "channel",
+    "referrer",
+    "campaign",
+    "landing_path",
+    "device",
+    "browser",
+    "country",
+    "source",
+}
 
 
 def sessions_by(
     *, field: str, start: dt.datetime, end: dt.datetime, limit: int = 20
 ) -> list[dict]:
     """Sessions grouped by one session column, with conversion and revenue."""
-    if field not in {
-        "channel",
-        "referrer",
-        "campaign",
-        "landing_path",
-        "device",
-        "browser",
-        "country",
-        "source",
-    }:
+    if field not in SESSION_FIELDS:
         raise ValueError(f"Cannot group sessions by {field!r}.")
     rows = list(
-        _human_sessions(start, end)
-        .values(key=F(field))
+        _session_days(start, end, dimension=field)
+        .values("key")
         .annotate(
-            sessions=Count("id"),
-            converted=Count("id", filter=Q(converted=True)),
+            sessions=Sum("sessions"),
+            converted=Sum("converted_sessions"),
             revenue=Coalesce(Sum("revenue"), Value(ZERO, MONEY)),
         )
         .order_by("-sessions", "key")[:limit]
@@ -640,21 +707,19 @@ def top_pages(*, start: dt.datetime, end: dt.datetime, limit: int = 20) -> list[
 # ---------------------------------------------------------------------------
 
 
-def _searches(start, end):
-    return Event.objects.filter(
-        name="search", occurred_at__gte=start, occurred_at__lt=end, is_bot=False
-    ).annotate(query=Lower(KeyTextTransform(SEARCH_QUERY_KEY, "properties")))
+def _search_days(start, end):
+    first, last = _days(start, end)
+    return DailySearchRollup.objects.filter(day__gte=first, day__lte=last)
 
 
 def search_top_queries(
     *, start: dt.datetime, end: dt.datetime, limit: int = 25
 ) -> list[dict]:
     return list(
-        _searches(start, end)
-        .exclude(query__isnull=True)
-        .exclude(query="")
+        _search_days(start, end)
         .values("query")
-        .annotate(searches=Count("id"), sessions=Count("session_id", distinct=True))
+        .annotate(n=Sum("searches"), s=Sum("sessions"))
+        .values("query", searches=F("n"), sessions=F("s"))
         .order_by("-searches", "query")[:limit]
     )
 
@@ -663,12 +728,11 @@ def search_zero_results(
     *, start: dt.datetime, end: dt.datetime, limit: int = 25
 ) -> list[dict]:
     return list(
-        _searches(start, end)
-        .filter(**{f"properties__{SEARCH_RESULTS_KEY}": 0})
-        .exclude(query__isnull=True)
-        .exclude(query="")
+        _search_days(start, end)
+        .filter(zero_result_searches__gt=0)
         .values("query")
-        .annotate(searches=Count("id"))
+        .annotate(n=Sum("zero_result_searches"))
+        .values("query", searches=F("n"))
         .order_by("-searches", "query")[:limit]
     )
 
@@ -677,16 +741,12 @@ def search_converting_queries(
     *, start: dt.datetime, end: dt.datetime, limit: int = 25
 ) -> list[dict]:
     """Queries searched in sessions that went on to purchase."""
-    purchasing = Event.objects.filter(
-        name="purchase", occurred_at__gte=start, occurred_at__lt=end, is_bot=False
-    ).values("session_id")
     return list(
-        _searches(start, end)
-        .filter(session_id__in=purchasing)
-        .exclude(query__isnull=True)
-        .exclude(query="")
+        _search_days(start, end)
+        .filter(purchasing_sessions__gt=0)
         .values("query")
-        .annotate(searches=Count("id"), sessions=Count("session_id", distinct=True))
+        .annotate(n=Sum("purchasing_searches"), s=Sum("purchasing_sessions"))
+        .values("query", searches=F("n"), sessions=F("s"))
         .order_by("-sessions", "-searches", "query")[:limit]
     )
 
@@ -696,16 +756,21 @@ def search_converting_queries(
 # ---------------------------------------------------------------------------
 
 
-def customers_top(
-    *, start: dt.datetime, end: dt.datetime, limit: int = 25
-) -> list[dict]:
+def customers_top(*, limit: int = 25) -> list[dict]:
+    """Signed-in customers by lifetime spend, from the customer statistics."""
     return list(
-        _orders_in(start, end)
-        .placed()
-        .values("email")
-        .annotate(orders=Count("id"), spend=Sum("total"), last_order=Max("created_at"))
-        .order_by("-spend", "email")[:limit]
+        CustomerStats.objects.order_by("-lifetime_value", "user_id").values(
+            email=F("user__email"),
+            orders=F("orders_count"),
+            spend=F("lifetime_value"),
+            last_order=F("last_order_at"),
+        )[:limit]
     )
+
+
+def customer_stats_refreshed_at() -> dt.datetime | None:
+    """When the `refresh_customer_stats` job last rebuilt the statistics."""
+    return CustomerStats.objects.aggregate(at=Max("refreshed_at"))["at"]
 
 
 RFM_SEGMENTS = [
@@ -720,54 +785,41 @@ RFM_SEGMENTS = [
 
 def customers_rfm(*, now: dt.datetime) -> list[dict]:
     """
-    Recency, frequency and spend segments over every placed order until now.
-
-    One grouped query per customer (email), bucketed with CASE in SQL.
+    Recency, frequency and spend segments of signed-in customers, from the
+    customer statistics (every placed order as of their last refresh):
+    one grouped query, bucketed with CASE in SQL.
     """
-    table = Order._meta.db_table
     recent, active = now - dt.timedelta(days=30), now - dt.timedelta(days=90)
-    sql = f"""
-        SELECT segment, COUNT(*), SUM(orders), SUM(spend), MAX(last_order)
-        FROM (
-            SELECT
-                CASE
-                    WHEN last_order >= %s AND orders >= 3 THEN 'champions'
-                    WHEN last_order >= %s AND orders >= 3 THEN 'loyal'
-                    WHEN last_order >= %s AND orders = 1 THEN 'new'
-                    WHEN last_order >= %s THEN 'promising'
-                    WHEN orders >= 2 THEN 'at_risk'
-                    ELSE 'lost'
-                END AS segment,
-                orders, spend, last_order
-            FROM (
-                SELECT email, MAX(created_at) AS last_order, COUNT(*) AS orders,
-                       SUM(total) AS spend
-                FROM {table}
-                WHERE status <> %s AND created_at < %s
-                GROUP BY email
-            ) per_customer
-        ) segmented
-        GROUP BY segment
-    """
-    params = [
-        _dt_param(recent),
-        _dt_param(active),
-        _dt_param(recent),
-        _dt_param(active),
-        Order.Status.CANCELLED.value,
-        _dt_param(now),
-    ]
-    found = {row[0]: row for row in _fetch(sql, params)}
+    segment = Case(
+        When(last_order_at__gte=recent, orders_count__gte=3, then=Value("champions")),
+        When(last_order_at__gte=active, orders_count__gte=3, then=Value("loyal")),
+        When(last_order_at__gte=recent, orders_count=1, then=Value("new")),
+        When(last_order_at__gte=active, then=Value("promising")),
+        When(orders_count__gte=2, then=Value("at_risk")),
+        default=Value("lost"),
+    )
+    found = {
+        row["segment"]: row
+        for row in CustomerStats.objects.filter(orders_count__gt=0)
+        .annotate(segment=segment)
+        .values("segment")
+        .annotate(
+            customers=Count("id"),
+            orders=Sum("orders_count"),
+            spend=Sum("lifetime_value"),
+        )
+        .order_by()
+    }
     rows = []
     for code, label, rule in RFM_SEGMENTS:
-        _, customers, orders, spend, _last = found.get(code, (code, 0, 0, ZERO, None))
+        row = found.get(code, {})
         rows.append(
             {
                 "segment": label,
                 "rule": rule,
-                "customers": int(customers or 0),
-                "orders": int(orders or 0),
-                "spend": Decimal(str(spend or 0)).quantize(Decimal("0.01")),
+                "customers": int(row.get("customers") or 0),
+                "orders": int(row.get("orders") or 0),
+                "spend": Decimal(str(row.get("spend") or 0)).quantize(Decimal("0.01")),
             }
         )
     return rows

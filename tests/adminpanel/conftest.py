@@ -6,7 +6,9 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
+from adminpanel.customer_stats import customer_stats_refresh
 from adminpanel.forms import range_for_preset, shop_tz
+from adminpanel.rollups import daily_rollups_build
 from analytics.models import HourlyRollup
 from shop.models import Cart, Order
 from tests.factories import (
@@ -76,6 +78,10 @@ def build_shop(*, today: dt.date, scale: int = 1) -> dict:
         VariantFactory(product=products[2], price=Decimal("80.00"), stock=0),
     ]
     orders = []
+    # Some customers are signed in: their orders feed the customer statistics.
+    users = {
+        n: UserFactory(email=f"customer{n}-{scale}@example.com") for n in range(0, 9, 2)
+    }
     for i in range(30 * scale):
         day = today - dt.timedelta(days=i % 25)
         variant = variants[i % 2]
@@ -88,6 +94,7 @@ def build_shop(*, today: dt.date, scale: int = 1) -> dict:
             shipping_cost=Decimal("4.95"),
             total=subtotal + Decimal("4.95"),
             created_at=local(day, (7 + i * 5) % 24, i % 60),
+            user=users.get(i % 9),
         )
         OrderLineFactory(
             order=order,
@@ -177,6 +184,10 @@ def build_shop(*, today: dt.date, scale: int = 1) -> dict:
     Cart.objects.filter(pk=abandoned.pk).update(updated_at=now - dt.timedelta(days=2))
     Cart.objects.filter(pk=fresh.pk).update(updated_at=now - dt.timedelta(hours=1))
     Cart.objects.filter(pk=empty.pk).update(updated_at=now - dt.timedelta(days=3))
+    # The dashboards read the daily rollups and customer statistics that the
+    # periodic jobs keep; build them as those jobs would.
+    daily_rollups_build(first=today - dt.timedelta(days=120), last=today)
+    customer_stats_refresh()
     return {
         "products": products,
         "variants": variants,

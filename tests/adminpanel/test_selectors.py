@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from adminpanel import selectors
 from adminpanel.forms import range_for_preset, shop_tz
+from adminpanel.rollups import daily_rollups_build
 from analytics.models import Event, HourlyRollup, SessionSummary
 from shop.models import Cart, Order, OrderLine, ProductVariant
 
@@ -334,19 +335,32 @@ def test_searches_that_led_to_a_purchase(month):
     assert {r["query"]: r["searches"] for r in rows} == dict(raw)
 
 
-def test_top_customers_match_raw(month):
-    spend = defaultdict(Decimal)
-    for order in _placed(month.start, month.end):
-        spend[order.email] += order.total
-    rows = selectors.customers_top(start=month.start, end=month.end)
-    assert {r["email"]: r["spend"] for r in rows} == dict(spend)
+def _per_user_orders():
+    per = defaultdict(list)
+    for order in Order.objects.exclude(status="cancelled").filter(user__isnull=False):
+        per[order.user.email].append(order)
+    return per
+
+
+def test_top_customers_match_raw():
+    per = _per_user_orders()
+    assert per
+    rows = selectors.customers_top()
+    assert {r["email"]: r["spend"] for r in rows} == {
+        email: sum((o.total for o in orders), Decimal("0"))
+        for email, orders in per.items()
+    }
+    assert {r["email"]: r["orders"] for r in rows} == {
+        email: len(orders) for email, orders in per.items()
+    }
+    assert [r["spend"] for r in rows] == sorted(
+        (r["spend"] for r in rows), reverse=True
+    )
 
 
 def test_rfm_segments_cover_every_customer():
     now = timezone.now()
-    per = defaultdict(list)
-    for order in Order.objects.exclude(status="cancelled"):
-        per[order.email].append(order)
+    per = _per_user_orders()
     expected = Counter()
     for orders in per.values():
         last = max(o.created_at for o in orders)
@@ -370,6 +384,15 @@ def test_rfm_segments_cover_every_customer():
     assert sum(r["spend"] for r in rows) == sum(
         (o.total for os in per.values() for o in os), Decimal("0")
     )
+
+
+def test_customer_pages_say_when_statistics_are_missing():
+    from adminpanel.models import CustomerStats
+
+    CustomerStats.objects.all().delete()
+    assert selectors.customers_top() == []
+    assert selectors.customer_stats_refreshed_at() is None
+    assert all(r["customers"] == 0 for r in selectors.customers_rfm(now=timezone.now()))
 
 
 def test_realtime_snapshot_counts_recent_humans(db):
@@ -398,6 +421,7 @@ def test_single_day_range_with_one_session(db, today):
     day = range_for_preset("today", today=today)
     SessionSummary.objects.all().delete()
     SessionFactory(started_at=day.start + dt.timedelta(hours=1))
+    daily_rollups_build(first=day.first, last=day.last)
     assert selectors.session_totals(start=day.start, end=day.end)["sessions"] == 1
     series = selectors.session_series(start=day.start, end=day.end, granularity="hour")
     assert sum(r["sessions"] for r in series) == 1
