@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.db import transaction
 
 VERSION_KEY = "catalogue:version"
 
@@ -37,6 +38,18 @@ def catalogue_version() -> int:
 
 
 def catalogue_bump() -> None:
+    """
+    Invalidate every cached catalogue entry, now and again at commit.
+
+    The bump at commit matters: a page rendered between the first bump and
+    the commit reads the old rows and caches them under the new version; the
+    second bump makes that entry unreachable too.
+    """
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def _bump() -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
@@ -47,7 +60,9 @@ def catalogue_bump() -> None:
         return
 
 
-def catalogue_cached(key: str, compute: Callable[[], Any], *, version: int | None = None):
+def catalogue_cached(
+    key: str, compute: Callable[[], Any], *, version: int | None = None
+):
     """Return the cached value for `key`, computing and storing it on a miss."""
     if version is None:
         version = catalogue_version()

@@ -92,7 +92,9 @@ def _paginate(queryset, page: int) -> ListingPage:
     )
 
 
-def category_listing(*, category: Category, filters: ListingFilters, page: int) -> ListingPage:
+def category_listing(
+    *, category: Category, filters: ListingFilters, page: int
+) -> ListingPage:
     """Active products of `category` and all its descendants."""
     queryset = _filtered(Product.objects.available().in_category(category), filters)
     queryset = queryset.order_by(*SORTS[filters.sort][1])
@@ -113,7 +115,9 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
         return ListingPage(products=[], count=0, number=1, num_pages=1)
     if connection.vendor == "postgresql":
         search_query = SearchQuery(query, search_type="websearch", config="english")
-        sku_match = ProductVariant.objects.filter(sku__iexact=query).values("product_id")
+        sku_match = ProductVariant.objects.filter(sku__iexact=query).values(
+            "product_id"
+        )
         queryset = (
             base.annotate(
                 rank=SearchRank(F("search_vector"), search_query),
@@ -132,9 +136,13 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
             order = SORTS[filters.sort][1]
         queryset = queryset.order_by(*order)
     else:
-        sku_match = ProductVariant.objects.filter(sku__icontains=query).values("product_id")
+        sku_match = ProductVariant.objects.filter(sku__icontains=query).values(
+            "product_id"
+        )
         queryset = base.filter(
-            Q(name__icontains=query) | Q(description__icontains=query) | Q(pk__in=sku_match)
+            Q(name__icontains=query)
+            | Q(description__icontains=query)
+            | Q(pk__in=sku_match)
         ).order_by(*SORTS[filters.sort][1])
     return _paginate(_card_fields(queryset), page)
 
@@ -142,10 +150,14 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
 def home_sections() -> dict:
     products = _card_fields(Product.objects.available())
     return {
-        "featured": list(products.filter(is_featured=True).order_by("-units_sold", "name")[:8]),
+        "featured": list(
+            products.filter(is_featured=True).order_by("-units_sold", "name")[:8]
+        ),
         "new_arrivals": list(products.order_by("-created_at")[:8]),
         "top_categories": list(
-            Category.objects.filter(parent__isnull=True).order_by("position", "name")[:8]
+            Category.objects.filter(parent__isnull=True).order_by("position", "name")[
+                :8
+            ]
         ),
     }
 
@@ -161,8 +173,12 @@ def product_detail(*, slug: str) -> Product:
         Product.objects.available()
         .select_related("category")
         .prefetch_related(
-            Prefetch("variants", queryset=ProductVariant.objects.order_by("position", "id")),
-            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+            Prefetch(
+                "variants", queryset=ProductVariant.objects.order_by("position", "id")
+            ),
+            Prefetch(
+                "images", queryset=ProductImage.objects.order_by("position", "id")
+            ),
         )
         .get(slug=slug)
     )
@@ -191,7 +207,9 @@ def cart_count(*, user, session_key: str | None) -> int:
 def cart_detail(*, cart: Cart | None) -> dict:
     if cart is None:
         return {"lines": [], "subtotal": Decimal("0"), "count": 0}
-    lines = list(cart.lines.select_related("variant__product").order_by("added_at", "id"))
+    lines = list(
+        cart.lines.select_related("variant__product").order_by("added_at", "id")
+    )
     return {
         "lines": lines,
         "subtotal": sum((line.line_total for line in lines), Decimal("0")),
@@ -215,6 +233,22 @@ def order_for_viewer(
     if order.number in granted:
         return order
     raise Order.DoesNotExist
+
+
+def order_for_checkout_token(
+    *, token: str, user, session_key: str | None
+) -> Order | None:
+    """The order a checkout form already placed, if it belongs to this viewer."""
+    if not token:
+        return None
+    order = Order.objects.filter(checkout_token=token).first()
+    if order is None:
+        return None
+    if user.is_authenticated and order.user_id == user.pk:
+        return order
+    if session_key and order.session_key == session_key:
+        return order
+    return None
 
 
 def order_lookup(*, number: str, email: str) -> Order | None:

@@ -10,6 +10,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Sum
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from analytics.services import event_record
@@ -113,7 +114,9 @@ def _search_vector_refresh(product_ids: list[int] | None) -> None:
 # ---------------------------------------------------------------------------
 
 
-def cart_get(*, user=None, session_key: str | None = None, create: bool = False) -> Cart | None:
+def cart_get(
+    *, user=None, session_key: str | None = None, create: bool = False
+) -> Cart | None:
     """The cart of a signed-in user, or of an anonymous session."""
     if user is not None and user.is_authenticated:
         if create:
@@ -124,6 +127,11 @@ def cart_get(*, user=None, session_key: str | None = None, create: bool = False)
     if create:
         return Cart.objects.get_or_create(session_key=session_key)[0]
     return Cart.objects.filter(session_key=session_key).first()
+
+
+def _cart_lock(cart: Cart) -> None:
+    """Serialise writes to one cart (SELECT ... FOR UPDATE on its row)."""
+    list(Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk"))
 
 
 def _check_quantity(variant: ProductVariant, quantity: int) -> None:
@@ -143,9 +151,10 @@ def _check_quantity(variant: ProductVariant, quantity: int) -> None:
 @transaction.atomic
 def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartLine:
     """Add `quantity` of `variant`, capped by stock; raises CartError."""
-    line = (
-        CartLine.objects.select_for_update().filter(cart=cart, variant=variant).first()
-    )
+    # Lock the cart row: two first adds of one variant (a double click)
+    # would otherwise both insert and one would break the unique constraint.
+    _cart_lock(cart)
+    line = CartLine.objects.filter(cart=cart, variant=variant).first()
     new_quantity = quantity + (line.quantity if line else 0)
     _check_quantity(variant, new_quantity)
     if line:
@@ -153,7 +162,7 @@ def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartLine:
         line.save(update_fields=["quantity"])
     else:
         line = CartLine.objects.create(cart=cart, variant=variant, quantity=quantity)
-    Cart.objects.filter(pk=cart.pk).update(updated_at=line.added_at)
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
     event_record(
         name="add_to_cart",
         product_id=variant.product_id,
@@ -305,6 +314,9 @@ def order_place(
 
 @transaction.atomic
 def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
+    # Lock the cart before reading its lines: a second checkout of the same
+    # cart (another tab, another token) waits here and then finds it empty.
+    _cart_lock(cart)
     lines = list(cart.lines.all())
     if not lines:
         raise CheckoutError(["Your cart is empty."])
@@ -365,7 +377,9 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
         for v in variants
     )
     for v in variants:
-        ProductVariant.objects.filter(pk=v.pk).update(stock=F("stock") - quantities[v.pk])
+        ProductVariant.objects.filter(pk=v.pk).update(
+            stock=F("stock") - quantities[v.pk]
+        )
         Product.objects.filter(pk=v.product_id).update(
             units_sold=F("units_sold") + quantities[v.pk]
         )
@@ -392,7 +406,11 @@ def _order_placed(*, order: Order, sold_out: list[int]) -> None:
 
 def order_confirmation_send(*, order: Order) -> None:
     """Email the confirmation; a mail failure never undoes the order."""
-    context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL}
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "site_url": settings.SITE_URL,
+    }
     try:
         send_mail(
             subject=f"Your {settings.SHOP_NAME} order {order.number}",
@@ -426,14 +444,15 @@ def order_cancel(*, order: Order) -> Order:
 
 def _order_restock(*, order: Order) -> None:
     lines = sorted(
-        (line for line in order.lines.all() if line.variant_id), key=lambda line: line.variant_id
+        (line for line in order.lines.all() if line.variant_id),
+        key=lambda line: line.variant_id,
     )
     for line in lines:
         ProductVariant.objects.filter(pk=line.variant_id).update(
             stock=F("stock") + line.quantity
         )
-        Product.objects.filter(pk=line.product_id, units_sold__gte=line.quantity).update(
-            units_sold=F("units_sold") - line.quantity
-        )
+        Product.objects.filter(
+            pk=line.product_id, units_sold__gte=line.quantity
+        ).update(units_sold=F("units_sold") - line.quantity)
     product_ids = [line.product_id for line in lines if line.product_id]
     transaction.on_commit(lambda: product_index_refresh(product_ids=product_ids))

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -15,5 +15,9 @@ urlpatterns = [
     path("cart/lines/<int:line_id>/remove/", views.cart_remove, name="cart_remove"),
     path("checkout/", views.checkout, name="checkout"),
     path("orders/find/", views.order_lookup, name="order_lookup"),
-    path("orders/<str:number>/", views.order_detail, name="order_detail"),
+    re_path(
+        r"^orders/(?P<number>[A-Za-z0-9-]{1,20})/$",
+        views.order_detail,
+        name="order_detail",
+    ),
 ]

@@ -42,7 +42,9 @@ def _session_key(request, *, create: bool = False) -> str | None:
 def _cart(request, *, create: bool = False):
     return services.cart_get(
         user=request.user,
-        session_key=_session_key(request, create=create and not request.user.is_authenticated),
+        session_key=_session_key(
+            request, create=create and not request.user.is_authenticated
+        ),
         create=create,
     )
 
@@ -69,7 +71,9 @@ def category(request, slug):
     page = _page_number(request)
     listing = catalogue_cached(
         f"listing:{category.pk}:{filters.cache_key()}:{page}",
-        lambda: selectors.category_listing(category=category, filters=filters, page=page),
+        lambda: selectors.category_listing(
+            category=category, filters=filters, page=page
+        ),
         version=version,
     )
     context = catalogue_cached(
@@ -100,7 +104,9 @@ def product(request, slug):
     version = catalogue_version()
     try:
         product = catalogue_cached(
-            f"product:{slug}", lambda: selectors.product_detail(slug=slug), version=version
+            f"product:{slug}",
+            lambda: selectors.product_detail(slug=slug),
+            version=version,
         )
     except Product.DoesNotExist:
         raise Http404("No such product.") from None
@@ -113,7 +119,9 @@ def product(request, slug):
         version=version,
     )
     # Stock is read live: it changes with every order.
-    variants = list(ProductVariant.objects.filter(product=product).order_by("position", "id"))
+    variants = list(
+        ProductVariant.objects.filter(product=product).order_by("position", "id")
+    )
     event_record(name="product_view", product_id=product.pk)
     return render(
         request,
@@ -123,7 +131,9 @@ def product(request, slug):
             "product": product,
             "variants": variants,
             "images": list(product.images.all()),
-            "form": AddToCartForm(initial={"variant": variants[0].pk if variants else None}),
+            "form": AddToCartForm(
+                initial={"variant": variants[0].pk if variants else None}
+            ),
             "catalogue_version": version,
         },
     )
@@ -131,7 +141,7 @@ def product(request, slug):
 
 @require_GET
 def search(request):
-    query = request.GET.get("q", "")[:200].strip()
+    query = request.GET.get("q", "")[:200].replace("\x00", "").strip()
     form = ListingForm(request.GET)
     filters = form.filters()
     page = _page_number(request)
@@ -142,7 +152,9 @@ def search(request):
         version=version,
     )
     if query:
-        event_record(name="search", properties={"query": query, "results": listing.count})
+        event_record(
+            name="search", properties={"query": query, "results": listing.count}
+        )
     suggestions = []
     if query and not listing.count:
         suggestions = catalogue_cached(
@@ -176,12 +188,15 @@ def cart_add(request):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        variant = ProductVariant.objects.filter(
-            pk=form.cleaned_data.get("variant") or 0
-        ).select_related("product").first()
+        variant = (
+            ProductVariant.objects.filter(pk=form.cleaned_data.get("variant") or 0)
+            .select_related("product")
+            .first()
+        )
         return redirect(variant.product if variant else "shop:cart")
     variant = get_object_or_404(
-        ProductVariant.objects.select_related("product"), pk=form.cleaned_data["variant"]
+        ProductVariant.objects.select_related("product"),
+        pk=form.cleaned_data["variant"],
     )
     try:
         services.cart_add(
@@ -240,6 +255,16 @@ def _payment_choices():
 
 
 def checkout(request):
+    if request.method == "POST":
+        # A resubmitted form (reload, back and submit) shows the order it
+        # already placed, even though the cart is now empty.
+        placed = selectors.order_for_checkout_token(
+            token=request.POST.get("checkout_token", "")[:64],
+            user=request.user,
+            session_key=request.session.session_key,
+        )
+        if placed is not None:
+            return redirect(placed)
     cart = _cart(request)
     summary = selectors.cart_detail(cart=cart)
     if not summary["lines"]:
@@ -330,7 +355,9 @@ def healthz(request):
         checks["database"] = f"error: {exc.__class__.__name__}"
     try:
         cache.set("healthz", "1", timeout=5)
-        checks["cache"] = "ok" if cache.get("healthz") == "1" else "error: no round trip"
+        checks["cache"] = (
+            "ok" if cache.get("healthz") == "1" else "error: no round trip"
+        )
     except Exception as exc:
         checks["cache"] = f"error: {exc.__class__.__name__}"
     healthy = all(value == "ok" for value in checks.values())
