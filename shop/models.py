@@ -288,7 +288,8 @@ class Order(models.Model):
         max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Indexed: the daily order rollups re-roll days of orders changed since.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     objects = OrderQuerySet.as_manager()
 
