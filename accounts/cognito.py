@@ -160,8 +160,10 @@ def secret_hash(*, username: str, config: CognitoConfig) -> str:
 @functools.lru_cache(maxsize=8)
 def _client(endpoint_url: str, timeout: float):
     # Building a boto3 client costs tens of milliseconds; clients are
-    # thread-safe, so one per endpoint and timeout is reused.
-    return aws_client("cognito-idp", timeout=timeout, retries=1)
+    # thread-safe, so one per endpoint and timeout is reused. No retries
+    # (botocore's max_attempts counts retries, not attempts): a request
+    # waits at most one short timeout for an unreachable Cognito.
+    return aws_client("cognito-idp", timeout=timeout, retries=0)
 
 
 def cognito_call(operation: str, **params):
@@ -191,14 +193,20 @@ def cognito_call(operation: str, **params):
 # JWKS and token verification
 # ---------------------------------------------------------------------------
 
+# Guards the two dicts below only, never an HTTP call.
 _jwks_lock = threading.Lock()
-# jwks_url -> {"keys": {kid: PyJWK}, "fetched": monotonic time}
+# jwks_url -> {"keys": {kid: PyJWK}, "fetched": monotonic time of the last
+# attempt, "failed": whether that attempt failed}
 _jwks_cache: dict[str, dict] = {}
+# jwks_url -> lock held while that URL is fetched, so concurrent requests for
+# one pool share a fetch and other pools are never held up by it.
+_jwks_fetch_locks: dict[str, threading.Lock] = {}
 
 
 def jwks_cache_clear() -> None:
     with _jwks_lock:
         _jwks_cache.clear()
+        _jwks_fetch_locks.clear()
 
 
 def _jwks_fetch(url: str) -> dict:
@@ -221,19 +229,58 @@ def _jwks_fetch(url: str) -> dict:
     return keys
 
 
+def _cached_key(*, kid: str, url: str):
+    """
+    The cached key for `kid`, or None when a fetch is due. Raises when the
+    last attempt (successful or not) was under JWKS_REFETCH_SECONDS ago.
+    Call with _jwks_lock held.
+    """
+    entry = _jwks_cache.get(url)
+    if entry is None:
+        return None
+    if kid in entry["keys"]:
+        return entry["keys"][kid]
+    if time.monotonic() - entry["fetched"] >= JWKS_REFETCH_SECONDS:
+        return None
+    if entry["failed"]:
+        raise CognitoUnavailable("JWKS fetch failed recently (retry throttled)")
+    raise TokenError("unknown kid (refetch throttled)")
+
+
 def _signing_key(*, kid: str, url: str):
     with _jwks_lock:
-        entry = _jwks_cache.get(url)
-        if entry and kid in entry["keys"]:
-            return entry["keys"][kid]
-        now = time.monotonic()
-        if entry and now - entry["fetched"] < JWKS_REFETCH_SECONDS:
-            raise TokenError("unknown kid (refetch throttled)")
-        keys = _jwks_fetch(url)
-        _jwks_cache[url] = {"keys": keys, "fetched": now}
-        if kid not in keys:
-            raise TokenError("unknown kid")
-        return keys[kid]
+        key = _cached_key(kid=kid, url=url)
+        if key is not None:
+            return key
+        fetch_lock = _jwks_fetch_locks.setdefault(url, threading.Lock())
+    with fetch_lock:
+        # Another request may have fetched (or failed) while this one waited.
+        with _jwks_lock:
+            key = _cached_key(kid=kid, url=url)
+            if key is not None:
+                return key
+            previous = _jwks_cache.get(url, {}).get("keys", {})
+        try:
+            keys = _jwks_fetch(url)
+        except CognitoUnavailable:
+            # Failures are cached too: junk tokens with random kids must not
+            # each cost an outbound call while the key endpoint is down.
+            with _jwks_lock:
+                _jwks_cache[url] = {
+                    "keys": previous,
+                    "fetched": time.monotonic(),
+                    "failed": True,
+                }
+            raise
+        with _jwks_lock:
+            _jwks_cache[url] = {
+                "keys": keys,
+                "fetched": time.monotonic(),
+                "failed": False,
+            }
+    if kid not in keys:
+        raise TokenError("unknown kid")
+    return keys[kid]
 
 
 def token_verify(

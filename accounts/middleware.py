@@ -11,6 +11,11 @@ from .services import AccountLinkError, account_refresh, user_from_tokens
 logger = logging.getLogger(__name__)
 
 SESSION_TOKENS = "cognito_tokens"
+# When the last refresh found Cognito unreachable (epoch seconds); further
+# attempts wait REFRESH_RETRY_SECONDS so an outage does not add a timeout to
+# every signed-in request.
+SESSION_REFRESH_FAILED = "cognito_refresh_failed_at"
+REFRESH_RETRY_SECONDS = 60
 
 
 class CognitoSessionMiddleware:
@@ -19,7 +24,8 @@ class CognitoSessionMiddleware:
 
     The new ID token re-syncs the user, so removing someone from a group
     demotes them here. A revoked refresh token signs the user out; Cognito
-    being unreachable leaves the session as it is.
+    being unreachable leaves the session as it is and pauses refreshing for
+    a minute.
     """
 
     def __init__(self, get_response):
@@ -27,8 +33,11 @@ class CognitoSessionMiddleware:
 
     def __call__(self, request):
         tokens = request.session.get(SESSION_TOKENS)
-        if tokens and tokens.get("expires_at", 0) <= time.time() + 30:
-            self._refresh(request, tokens)
+        now = time.time()
+        if tokens and tokens.get("expires_at", 0) <= now + 30:
+            failed_at = request.session.get(SESSION_REFRESH_FAILED, 0)
+            if now - failed_at >= REFRESH_RETRY_SECONDS:
+                self._refresh(request, tokens)
         return self.get_response(request)
 
     def _refresh(self, request, tokens):
@@ -41,7 +50,13 @@ class CognitoSessionMiddleware:
                 refresh_token=tokens["refresh"], sub=user.cognito_sub
             )
             synced = user_from_tokens(tokens=fresh)
-        except CognitoUnavailable:
+        except CognitoUnavailable as exc:
+            logger.warning(
+                "Token refresh skipped for %ss: %s",
+                REFRESH_RETRY_SECONDS,
+                exc.__class__.__name__,
+            )
+            request.session[SESSION_REFRESH_FAILED] = time.time()
             return
         except (CognitoError, TokenError, AccountLinkError) as exc:
             logger.info("Refresh refused (%s); signing out", exc.__class__.__name__)
@@ -51,4 +66,5 @@ class CognitoSessionMiddleware:
             logout(request)
             return
         request.session[SESSION_TOKENS] = fresh.as_session()
+        request.session.pop(SESSION_REFRESH_FAILED, None)
         request.user = synced

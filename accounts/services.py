@@ -18,6 +18,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
 from shop.models import Order
 from shop.services import cart_get, cart_merge
@@ -373,25 +375,50 @@ def _bucket_keys(*, ip: str, email: str) -> list[tuple[str, int]]:
     ]
 
 
+# What a cache that cannot be reached raises: django-redis wraps Redis's
+# errors in ConnectionInterrupted unless told to ignore them; other backends
+# surface socket errors.
+CACHE_DOWN = (ConnectionInterrupted, RedisError, OSError)
+
+
 def signin_throttle(*, ip: str, email: str) -> Throttle:
-    """Count one sign-in attempt; blocked once a limit is passed."""
+    """
+    Count one sign-in attempt; blocked once a limit is passed.
+
+    Fails open: when the cache is down the attempt is allowed (and logged),
+    since Cognito keeps its own lockout and a sign-in page that answers 500
+    helps no one.
+    """
     window = settings.ACCOUNTS_SIGNIN_WINDOW
     retry_after = max(1, math.ceil(window - time.time() % window))
     blocked = False
-    for key, limit in _bucket_keys(ip=ip, email=email):
-        cache.add(key, 0, timeout=window + 5)
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            count = 1
-            cache.set(key, 1, timeout=window + 5)
-        blocked = blocked or count > limit
+    try:
+        for key, limit in _bucket_keys(ip=ip, email=email):
+            cache.add(key, 0, timeout=window + 5)
+            try:
+                count = cache.incr(key)
+            except ValueError:
+                count = 1
+                cache.set(key, 1, timeout=window + 5)
+            blocked = blocked or count > limit
+    except CACHE_DOWN as exc:
+        logger.warning(
+            "Sign-in rate limit unavailable (%s); allowing the attempt",
+            exc.__class__.__name__,
+        )
+        return Throttle(blocked=False, retry_after=0)
     return Throttle(blocked=blocked, retry_after=retry_after)
 
 
 def signin_throttle_reset(*, ip: str, email: str) -> None:
     """A successful sign-in clears the account's count (not the IP's)."""
-    cache.delete(_bucket_keys(ip=ip, email=email)[1][0])
+    try:
+        cache.delete(_bucket_keys(ip=ip, email=email)[1][0])
+    except CACHE_DOWN as exc:
+        logger.warning(
+            "Sign-in rate limit unavailable (%s); count not reset",
+            exc.__class__.__name__,
+        )
 
 
 # ---------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.net import client_ip
+
 from . import selectors, services
 from .auth import bearer_required
 from .cognito import (
@@ -64,10 +66,6 @@ def _with_next(name: str, next_url: str) -> str:
     return f"{reverse(name)}?{urlencode({'next': next_url})}"
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 def _unavailable_message(exc: CognitoUnavailable) -> str:
     return NOT_CONFIGURED if isinstance(exc, NotConfigured) else UNAVAILABLE
 
@@ -108,7 +106,7 @@ def login(request):
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].lower()
         password = form.cleaned_data["password"]
-        throttle = services.signin_throttle(ip=_client_ip(request), email=email)
+        throttle = services.signin_throttle(ip=client_ip(request), email=email)
         if throttle.blocked:
             return _throttled(request, throttle)
         try:
@@ -133,7 +131,7 @@ def login(request):
                 "We could not sign you in to this account. Please contact us.",
             )
         else:
-            services.signin_throttle_reset(ip=_client_ip(request), email=email)
+            services.signin_throttle_reset(ip=client_ip(request), email=email)
             messages.success(request, "You are signed in.")
             return redirect(next_url)
     context = {
@@ -533,7 +531,7 @@ def local_login(request):
     """Break-glass sign-in with a local password (createsuperuser accounts)."""
     if request.method == "POST":
         email = request.POST.get("username", "")[:254].lower()
-        throttle = services.signin_throttle(ip=_client_ip(request), email=email)
+        throttle = services.signin_throttle(ip=client_ip(request), email=email)
         if throttle.blocked:
             return _throttled(request, throttle)
     return AdminSite.login(site, request)

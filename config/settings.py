@@ -159,6 +159,12 @@ USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
 CSP_EXTRA_IMG_SRC = env.list("CSP_EXTRA_IMG_SRC", default=[])
 
 # ---------------------------------------------------------------------------
+# Client IP behind proxies (config/net.py): how many proxies in front of the
+# app append to X-Forwarded-For (CloudFront + ALB = 2). 0 trusts none.
+# ---------------------------------------------------------------------------
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# ---------------------------------------------------------------------------
 # Internationalisation and the shop
 # ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -139,6 +139,9 @@ class KeyServer:
         self.kid = "test-key-1"
         self.hits = 0
         self.keys = [self._jwk(self.key, self.kid)]
+        # Set to 503 to take the key endpoint down; `delay` makes it slow.
+        self.status = 200
+        self.delay = 0.0
 
     @staticmethod
     def _jwk(key, kid):
@@ -159,8 +162,11 @@ def key_server(settings):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             state.hits += 1
+            time.sleep(state.delay)
             body = json.dumps({"keys": state.keys}).encode()
-            self.send_response(200)
+            if state.status != 200:
+                body = b"down"
+            self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -184,3 +190,44 @@ def key_server(settings):
     server.shutdown()
     server.server_close()
     jwks_cache_clear()
+
+
+@pytest.fixture
+def failing_endpoint():
+    """
+    A local endpoint that answers every request with 503 and counts them: an
+    AWS endpoint or JWKS URL that is down, where retries would show as hits.
+    """
+
+    class State:
+        hits = 0
+        url = ""
+
+    state = State()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _fail(self):
+            state.hits += 1
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            body = b'{"__type": "ServiceUnavailableException", "message": "down"}'
+            self.send_response(503)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _fail
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_port}"
+    yield state
+    server.shutdown()
+    server.server_close()

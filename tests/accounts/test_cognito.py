@@ -7,6 +7,7 @@ verified at the end.
 
 import base64
 import json
+import threading
 import time
 
 import jwt
@@ -190,3 +191,58 @@ def test_tokens_issued_by_the_stand_in_verify(cognito):
     assert access["sub"] == claims["sub"]
     with pytest.raises(TokenError):
         token_verify(token=tokens.access_token, use="id")
+
+
+def test_a_failed_jwks_fetch_is_not_retried_for_a_minute(key_server, monkeypatch):
+    key_server.status = 503
+    # Junk bearer tokens with random kids must not each cost an outbound fetch.
+    for n in range(5):
+        token = _forge(key_server, headers={"kid": f"junk-{n}"})
+        with pytest.raises(CognitoUnavailable):
+            token_verify(token=token, use="id")
+    assert key_server.hits == 1
+    later = time.monotonic() + cognito.JWKS_REFETCH_SECONDS + 1
+    monkeypatch.setattr(cognito.time, "monotonic", lambda: later)
+    key_server.status = 200
+    assert token_verify(token=_forge(key_server), use="id")["sub"] == "abc-123"
+    assert key_server.hits == 2
+
+
+def test_a_failed_refetch_for_an_unknown_kid_is_throttled_too(key_server):
+    token_verify(token=_forge(key_server), use="id")
+    key_server.status = 503
+    for n in range(5):
+        token = _forge(key_server, headers={"kid": f"junk-{n}"})
+        with pytest.raises((TokenError, CognitoUnavailable)):
+            token_verify(token=token, use="id")
+    # The first unknown kid after a successful fetch is throttled as before;
+    # the cached keys keep working while the endpoint is down.
+    assert key_server.hits == 1
+    assert token_verify(token=_forge(key_server), use="id")["sub"] == "abc-123"
+
+
+def test_a_slow_jwks_fetch_does_not_block_other_pools(key_server):
+    cached = cognito.CognitoConfig(
+        user_pool_id="eu-west-2_TestPool", client_id="test-client"
+    )
+    token_verify(token=_forge(key_server), use="id", config=cached)
+    key_server.delay = 1.5
+    other = cognito.CognitoConfig(
+        user_pool_id="eu-west-2_OtherPool", client_id="test-client"
+    )
+    slow = threading.Thread(
+        target=lambda: token_verify(
+            token=_forge(key_server, iss=ISSUER.replace("TestPool", "OtherPool")),
+            use="id",
+            config=other,
+        ),
+        daemon=True,
+    )
+    slow.start()
+    deadline = time.monotonic() + 5
+    while key_server.hits < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    token_verify(token=_forge(key_server), use="id", config=cached)
+    assert time.monotonic() - started < 0.5
+    slow.join()

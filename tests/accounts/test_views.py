@@ -371,3 +371,53 @@ def test_break_glass_superuser_signs_in_with_a_local_password(client, cognito):
     )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_sign_in_fails_open_when_the_cache_is_down(
+    client, make_cognito_user, settings, caplog
+):
+    # Redis on a closed port: the rate limit cannot count, so the attempt is
+    # allowed (Cognito keeps its own lockout) and logged, never a 500.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+        "catalogue": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    email = make_cognito_user()
+    wrong = _sign_in(client, email, password="Wr0ng-pass!")
+    assert wrong.status_code == 200
+    assert b"Incorrect email or password" in wrong.content
+    response = _sign_in(client, email)
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"]
+    assert "rate limit unavailable" in caplog.text
+
+
+def test_the_ip_limit_counts_the_visitor_behind_trusted_proxies(
+    client, cognito, settings
+):
+    # Behind CloudFront and an ALB every request comes from the ALB's address;
+    # the viewer is the entry the outermost trusted proxy appended.
+    settings.TRUSTED_PROXY_COUNT = 2
+    settings.ACCOUNTS_SIGNIN_IP_LIMIT = 2
+    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+    for n in range(4):
+        response = client.post(
+            LOGIN,
+            {"email": f"person{n}@example.com", "password": "Wr0ng-pass!"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, 130.176.0.1",
+            **proxy,
+        )
+        assert response.status_code == 200
+    # One visitor still meets the limit, whatever it puts on the left.
+    for n in range(3):
+        response = client.post(
+            LOGIN,
+            {"email": f"again{n}@example.com", "password": "Wr0ng-pass!"},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.0, 130.176.0.1",
+            **proxy,
+        )
+    assert response.status_code == 429
