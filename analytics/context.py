@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from config import net
+
 from . import tracking
 
 VISITOR_COOKIE = "nw_vid"
@@ -38,11 +40,9 @@ def context_deactivate(token) -> None:
 
 def client_ip(request) -> str:
     # Used only inside hashes (cookieless visitor, rate limit), never stored.
-    if settings.ANALYTICS_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    # The left-most X-Forwarded-For entry is the client's to forge; see
+    # config/net.py (TRUSTED_PROXY_COUNT).
+    return net.client_ip(request)
 
 
 def privacy_requested(request) -> bool:
