@@ -12,6 +12,7 @@ Tests call `events_flush()` to drain the buffer synchronously.
 import atexit
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -22,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core import mail
-from django.db import connections
+from django.db import DataError, connections
 from django.utils.module_loading import import_string
 
 from .context import context_current
@@ -53,6 +54,16 @@ RECORDABLE = frozenset(
         "user_id",
     }
 )
+# Errors that mean "this data", not "this sink": the rows are bisected and
+# the refused ones dropped instead of retried forever.
+REFUSED_DATA: tuple[type[Exception], ...] = (DataError, ValueError, TypeError)
+try:  # COPY runs on the raw driver cursor, which raises the driver's own.
+    from psycopg2 import DataError as DriverDataError
+
+    REFUSED_DATA += (DriverDataError,)
+except ImportError:  # pragma: no cover - psycopg2 is in requirements
+    pass
+
 TEXT_LIMITS = {
     "name": 40,
     "visitor_id": 64,
@@ -83,6 +94,7 @@ class SinkState:
     def __init__(self, sink):
         self.sink = sink
         self.retry: deque = deque()
+        self.rejected = 0
         self.written = 0
         self.errors = 0
         self.dropped = 0
@@ -212,7 +224,7 @@ class Recorder:
                 if not pending:
                     continue
                 try:
-                    state.sink.write(pending)
+                    self._write(state, pending)
                     state.written += len(pending)
                 except Exception as exc:
                     failed = getattr(exc, "failed", None)
@@ -232,6 +244,29 @@ class Recorder:
                     state.retry.extend(failed[overflow:])
             return len(batch)
 
+    def _write(self, state: "SinkState", events: list[dict]) -> None:
+        """
+        Write `events`; if the sink refuses the data itself, isolate and drop
+        the rows it refuses so one bad event cannot block every later batch.
+
+        Failures of the sink as a whole (connection, missing table) propagate
+        and the events are kept for retry.
+        """
+        try:
+            state.sink.write(events)
+        except REFUSED_DATA as exc:
+            if len(events) == 1:
+                state.rejected += 1
+                state.dropped += 1
+                state.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
+                logger.warning(
+                    "analytics sink %s refused an event: %s", state.name, exc
+                )
+                return
+            middle = len(events) // 2
+            self._write(state, events[:middle])
+            self._write(state, events[middle:])
+
     def stats(self) -> dict:
         return {
             "recorded": self.recorded,
@@ -244,6 +279,7 @@ class Recorder:
                     "errors": s.errors,
                     "dropped": s.dropped,
                     "retrying": len(s.retry),
+                    "rejected": s.rejected,
                     "last_error": s.last_error,
                 }
                 for s in self.sinks
@@ -330,11 +366,43 @@ def analytics_health() -> dict:
 
 
 # -- normalisation, in the flusher thread ---------------------------------------
+def _clean_text(value: str) -> str:
+    """
+    Text PostgreSQL will store: no NUL bytes, no lone surrogates.
+
+    Either would make the database refuse the whole batch it arrives in.
+    """
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _clean_json(value, depth: int = 0):
+    if depth > 5:
+        return None
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {
+            _clean_text(str(k)): _clean_json(v, depth + 1) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_clean_json(v, depth + 1) for v in value]
+    return value
+
+
 def _bounded_properties(value) -> dict:
     if not isinstance(value, dict) or not value:
         return {}
     try:
-        raw = json.dumps(value, default=str, separators=(",", ":"))
+        value = _clean_json(value)
+        raw = json.dumps(value, default=str, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
         return {"_invalid": True}
     if len(raw) > MAX_PROPERTIES_BYTES:
@@ -363,7 +431,7 @@ def _event_prepare(event: dict) -> dict:
     event["path"] = tracking.url_scrub(str(event.get("path") or ""))
     for key, limit in TEXT_LIMITS.items():
         value = event.get(key)
-        event[key] = "" if value is None else str(value)[:limit]
+        event[key] = "" if value is None else _clean_text(str(value))[:limit]
     event["properties"] = _bounded_properties(event.get("properties"))
     value = event.get("value")
     if value is not None:

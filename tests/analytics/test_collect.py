@@ -164,3 +164,29 @@ def test_collect_is_exempt_from_csrf(client, flushed):
     strict = Client(enforce_csrf_checks=True)
     assert post(strict, {"events": [event()]}).status_code == 202
     assert reverse("analytics:collect") == URL
+
+
+def test_poison_values_never_block_later_events(browser, flushed):
+    # NUL bytes, lone surrogates and NaN are valid JSON for Python but
+    # PostgreSQL refuses them; one such event must not stop the pipeline.
+    raw = (
+        '{"events": [{"event_id": "EID", "name": "click", "ts": TS, "path": "/a\\u0000b",'
+        ' "viewport": "1x1", "properties": {"bad": NaN, "s": "\\ud800", "n\\u0000": 1}}]}'
+    )
+    raw = raw.replace("EID", str(uuid.uuid4())).replace(
+        "TS", str(int(time.time() * 1000))
+    )
+    post(browser, raw)
+    browser.get("/?utm_source=%00x")
+    good = event()
+    post(browser, {"events": [good]})
+
+    stored = flushed()
+
+    assert Event.objects.filter(event_id=good["event_id"]).exists()
+    poisoned = next(e for e in stored if e.path.startswith("/ab"))
+    assert "\x00" not in poisoned.path
+    assert poisoned.properties == {"bad": None, "s": "?", "n": 1}
+    assert Event.objects.filter(
+        name="page_view", path__startswith="/?utm_source="
+    ).exists()
