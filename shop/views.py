@@ -24,6 +24,7 @@ from .forms import (
     OrderLookupForm,
 )
 from .models import CartLine, Category, Order, Product, ProductVariant
+from .pagecache import catalogue_page
 
 
 def _page_number(request) -> int:
@@ -52,8 +53,14 @@ def _cart(request, *, create: bool = False):
 @require_GET
 def home(request):
     version = catalogue_version()
-    sections = catalogue_cached("home", selectors.home_sections, version=version)
-    return render(request, "shop/home.html", {**sections, "catalogue_version": version})
+
+    def context():
+        sections = catalogue_cached("home", selectors.home_sections, version=version)
+        return {**sections, "catalogue_version": version}
+
+    return catalogue_page(
+        request, "shop/home.html", context, key="home", version=version
+    )
 
 
 @require_GET
@@ -69,33 +76,40 @@ def category(request, slug):
     form = ListingForm(request.GET)
     filters = form.filters()
     page = _page_number(request)
-    listing = catalogue_cached(
-        f"listing:{category.pk}:{filters.cache_key()}:{page}",
-        lambda: selectors.category_listing(
-            category=category, filters=filters, page=page
-        ),
-        version=version,
-    )
-    context = catalogue_cached(
-        f"category-nav:{category.pk}",
-        lambda: {
-            "breadcrumbs": category.ancestors(),
-            "subcategories": list(category.children.order_by("position", "name")),
-        },
-        version=version,
-    )
-    return render(
-        request,
-        "shop/category.html",
-        {
-            **context,
+    cache_key = f"{category.pk}:{filters.cache_key()}:{page}"
+
+    def context():
+        listing = catalogue_cached(
+            f"listing:{cache_key}",
+            lambda: selectors.category_listing(
+                category=category, filters=filters, page=page
+            ),
+            version=version,
+        )
+        nav = catalogue_cached(
+            f"category-nav:{category.pk}",
+            lambda: {
+                "breadcrumbs": category.ancestors(),
+                "subcategories": list(category.children.order_by("position", "name")),
+            },
+            version=version,
+        )
+        return {
+            **nav,
             "category": category,
             "listing": listing,
             "form": form,
             "filters": filters,
             "catalogue_version": version,
-            "cache_key": f"{category.pk}:{filters.cache_key()}:{page}",
-        },
+            "cache_key": cache_key,
+        }
+
+    return catalogue_page(
+        request,
+        "shop/category.html",
+        context,
+        key=f"category:{cache_key}",
+        version=version,
     )
 
 
@@ -118,15 +132,16 @@ def product(request, slug):
         },
         version=version,
     )
-    # Stock is read live: it changes with every order.
+    # Stock is read live: it changes with every order, so it is part of the
+    # page's cache key.
     variants = list(
         ProductVariant.objects.filter(product=product).order_by("position", "id")
     )
     event_record(name="product_view", product_id=product.pk)
-    return render(
-        request,
-        "shop/product.html",
-        {
+    stock = ",".join(f"{v.pk}:{v.stock}" for v in variants)
+
+    def context():
+        return {
             **extra,
             "product": product,
             "variants": variants,
@@ -135,7 +150,14 @@ def product(request, slug):
                 initial={"variant": variants[0].pk if variants else None}
             ),
             "catalogue_version": version,
-        },
+        }
+
+    return catalogue_page(
+        request,
+        "shop/product.html",
+        context,
+        key=f"product:{product.pk}:{stock}",
+        version=version,
     )
 
 
@@ -155,22 +177,25 @@ def search(request):
         event_record(
             name="search", properties={"query": query, "results": listing.count}
         )
-    suggestions = []
-    if query and not listing.count:
-        suggestions = catalogue_cached(
-            "home", selectors.home_sections, version=version
-        )["top_categories"]
-    return render(
-        request,
-        "shop/search.html",
-        {
+    cache_key = f"{query}:{filters.cache_key()}:{page}"
+
+    def context():
+        suggestions = []
+        if query and not listing.count:
+            suggestions = catalogue_cached(
+                "home", selectors.home_sections, version=version
+            )["top_categories"]
+        return {
             "query": query,
             "listing": listing,
             "form": form,
             "suggestions": suggestions,
             "catalogue_version": version,
-            "cache_key": f"{query.lower()}:{filters.cache_key()}:{page}",
-        },
+            "cache_key": cache_key,
+        }
+
+    return catalogue_page(
+        request, "shop/search.html", context, key=f"search:{cache_key}", version=version
     )
 
 

@@ -1,0 +1,51 @@
+"""Whole-page caching for anonymous visitors never shares what is personal."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from shop.models import ProductVariant
+from shop.pagecache import CSRF_PLACEHOLDER
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def test_each_visitor_gets_their_own_csrf_token_in_a_cached_page(product):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    one = first.get(product.get_absolute_url()).content.decode()
+    two = second.get(product.get_absolute_url()).content.decode()
+
+    assert CSRF_PLACEHOLDER not in one + two
+    assert TOKEN.search(one).group(1) != TOKEN.search(two).group(1)
+    # The swapped-in token is a working one.
+    variant = product.variants.first()
+    response = second.post(
+        reverse("shop:cart_add"),
+        {
+            "variant": variant.pk,
+            "quantity": 1,
+            "csrfmiddlewaretoken": TOKEN.search(two).group(1),
+        },
+    )
+    assert response.status_code == 302
+
+
+def test_stock_changes_show_at_once_on_a_cached_product_page(client, product):
+    variant = product.variants.first()
+    client.get(product.get_absolute_url())
+    ProductVariant.objects.filter(pk=variant.pk).update(stock=2)
+    page = Client().get(product.get_absolute_url()).content.decode()
+    assert "Only 2 left" in page
+
+
+def test_a_visitor_with_a_cart_gets_their_own_page(client, product):
+    Client().get(product.category.get_absolute_url())  # warm the shared page
+    variant = product.variants.first()
+    client.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": 3})
+    page = client.get(product.category.get_absolute_url())
+    assert page.context["cart_count"]() == 3
+    assert 'data-count="3"' in page.content.decode()
