@@ -185,6 +185,9 @@ SHOP_PAYMENT_PROVIDERS = env.list(
 SHOP_PAGE_SIZE = 24
 SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)
 SHOP_CACHE_SECONDS = env.int("SHOP_CACHE_SECONDS", default=300)
+# How often (seconds) a process re-reads the catalogue version from Redis:
+# another process's catalogue change shows within this time.
+CATALOGUE_VERSION_TTL = env.float("CATALOGUE_VERSION_TTL", default=1.0)
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

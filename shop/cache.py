@@ -23,7 +23,21 @@ from django.db import transaction
 VERSION_KEY = "catalogue:version"
 
 
+# The version as this process last read it, and when (monotonic seconds).
+_seen = {"version": 0, "at": -1e9}
+
+
 def catalogue_version() -> int:
+    """
+    The current catalogue version; 0 when the shared cache is unreachable.
+
+    A process re-reads it from Redis at most every CATALOGUE_VERSION_TTL
+    seconds (default 1): another process's change shows within that time,
+    this process's own change at once.
+    """
+    now = time.monotonic()
+    if _seen["version"] and now - _seen["at"] < settings.CATALOGUE_VERSION_TTL:
+        return _seen["version"]
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
@@ -31,10 +45,12 @@ def catalogue_version() -> int:
             # must never repeat one that per-process caches still hold.
             cache.add(VERSION_KEY, time.time_ns() // 1000, timeout=None)
             version = cache.get(VERSION_KEY) or 1
-        return version
     except Exception:
         # A cache outage must not take the catalogue down with it.
+        _seen["version"] = 0
         return 0
+    _seen.update(version=version, at=now)
+    return version
 
 
 def catalogue_bump() -> None:
@@ -50,6 +66,7 @@ def catalogue_bump() -> None:
 
 
 def _bump() -> None:
+    _seen["version"] = 0  # this process reads the new version at once
     try:
         cache.incr(VERSION_KEY)
     except ValueError:

@@ -73,12 +73,14 @@ def category(request, slug):
     )
     if category is None:
         raise Http404("No such category.")
-    form = ListingForm(request.GET)
-    filters = form.filters()
-    page = _page_number(request)
-    cache_key = f"{category.pk}:{filters.cache_key()}:{page}"
 
     def context():
+        # Parsed only when the page is rendered: a cached page is keyed on
+        # the full URL already.
+        form = ListingForm(request.GET)
+        filters = form.filters()
+        page = _page_number(request)
+        cache_key = f"{category.pk}:{filters.cache_key()}:{page}"
         listing = catalogue_cached(
             f"listing:{cache_key}",
             lambda: selectors.category_listing(
@@ -108,7 +110,7 @@ def category(request, slug):
         request,
         "shop/category.html",
         context,
-        key=f"category:{cache_key}",
+        key=f"category:{category.pk}",
         version=version,
     )
 

@@ -15,6 +15,9 @@ from tests.factories import (
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with empty caches (Redis in CI, memory locally)."""
+    from shop.cache import _seen
+
+    _seen["version"] = 0
     for alias in caches:
         caches[alias].clear()
     yield

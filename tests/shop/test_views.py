@@ -24,7 +24,9 @@ CHECKOUT = {
 
 
 def add(client, variant, quantity=1):
-    return client.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": quantity})
+    return client.post(
+        reverse("shop:cart_add"), {"variant": variant.pk, "quantity": quantity}
+    )
 
 
 def place_order(client, variant, **overrides):
@@ -49,7 +51,9 @@ def test_category_lists_products_of_descendants(client):
     parent = CategoryFactory(name="Clothing")
     child = CategoryFactory(parent=parent, name="Shirts")
     grandchild = CategoryFactory(parent=child, name="Oxford")
-    deep = VariantFactory(product=ProductFactory(category=grandchild, name="Deep Shirt"))
+    deep = VariantFactory(
+        product=ProductFactory(category=grandchild, name="Deep Shirt")
+    )
     elsewhere = VariantFactory(product=ProductFactory(name="Other Thing"))
 
     body = client.get(parent.get_absolute_url()).content.decode()
@@ -59,9 +63,15 @@ def test_category_lists_products_of_descendants(client):
 
 
 def test_category_filters_by_price_and_stock_and_sorts(client, category):
-    cheap = VariantFactory(product=ProductFactory(category=category, name="Cheap"), price=5)
-    dear = VariantFactory(product=ProductFactory(category=category, name="Dear"), price=50)
-    VariantFactory(product=ProductFactory(category=category, name="Gone"), price=20, stock=0)
+    cheap = VariantFactory(
+        product=ProductFactory(category=category, name="Cheap"), price=5
+    )
+    dear = VariantFactory(
+        product=ProductFactory(category=category, name="Dear"), price=50
+    )
+    VariantFactory(
+        product=ProductFactory(category=category, name="Gone"), price=20, stock=0
+    )
     url = category.get_absolute_url()
 
     body = client.get(url, {"sort": "price_desc"}).content.decode()
@@ -71,7 +81,10 @@ def test_category_filters_by_price_and_stock_and_sorts(client, category):
     body = client.get(url, {"in_stock": "on"}).content.decode()
     assert "Gone" not in body and "Cheap" in body
     # Nonsense filters are ignored, never a 500.
-    assert client.get(url, {"min_price": "abc", "sort": "evil", "page": "x"}).status_code == 200
+    assert (
+        client.get(url, {"min_price": "abc", "sort": "evil", "page": "x"}).status_code
+        == 200
+    )
 
 
 def test_category_paginates_24_per_page(client, category):
@@ -97,9 +110,13 @@ def test_product_page_has_seo_metadata(client, product):
     body = client.get(product.get_absolute_url()).content.decode()
     assert f"<title>{product.name}" in body
     assert '<meta name="description"' in body
-    assert f'rel="canonical" href="http://testserver{product.get_absolute_url()}"' in body
+    assert (
+        f'rel="canonical" href="http://testserver{product.get_absolute_url()}"' in body
+    )
     data = json.loads(
-        re.search(r'<script type="application/ld\+json"[^>]*>(.*?)</script>', body, re.S).group(1)
+        re.search(
+            r'<script type="application/ld\+json"[^>]*>(.*?)</script>', body, re.S
+        ).group(1)
     )
     assert data["@type"] == "Product"
     assert data["name"] == product.name
@@ -110,7 +127,9 @@ def test_product_page_has_seo_metadata(client, product):
 )
 def test_bad_quantities_get_a_form_error_not_a_500(client, variant, quantity):
     response = client.post(
-        reverse("shop:cart_add"), {"variant": variant.pk, "quantity": quantity}, follow=True
+        reverse("shop:cart_add"),
+        {"variant": variant.pk, "quantity": quantity},
+        follow=True,
     )
     assert response.status_code == 200
     messages = [str(m) for m in response.context["messages"]]
@@ -136,7 +155,9 @@ def test_cart_update_and_remove(client, variant):
     client.post(reverse("shop:cart_update", args=[line.pk]), {"quantity": 4})
     line.refresh_from_db()
     assert line.quantity == 4
-    response = client.post(reverse("shop:cart_update", args=[line.pk]), {"quantity": "-3"})
+    response = client.post(
+        reverse("shop:cart_update", args=[line.pk]), {"quantity": "-3"}
+    )
     assert response.status_code == 302
     line.refresh_from_db()
     assert line.quantity == 4
@@ -150,9 +171,12 @@ def test_someone_elses_cart_line_is_404(client, variant):
     line = Cart.objects.get().lines.get()
     add(client, VariantFactory())
     assert client.post(reverse("shop:cart_remove", args=[line.pk])).status_code == 404
-    assert client.post(
-        reverse("shop:cart_update", args=[line.pk]), {"quantity": 1}
-    ).status_code == 404
+    assert (
+        client.post(
+            reverse("shop:cart_update", args=[line.pk]), {"quantity": 1}
+        ).status_code
+        == 404
+    )
 
 
 def test_mini_cart_count_in_header(client, variant):
@@ -162,7 +186,9 @@ def test_mini_cart_count_in_header(client, variant):
 
 def test_writes_need_csrf(variant):
     client = Client(enforce_csrf_checks=True)
-    response = client.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": 1})
+    response = client.post(
+        reverse("shop:cart_add"), {"variant": variant.pk, "quantity": 1}
+    )
     assert response.status_code == 403
 
 
@@ -196,7 +222,8 @@ def test_checkout_with_an_empty_cart_redirects(client):
 def test_checkout_form_errors_are_shown(client, variant):
     add(client, variant)
     response = client.post(
-        reverse("shop:checkout"), CHECKOUT | {"email": "not-an-email", "city": "x" * 500}
+        reverse("shop:checkout"),
+        CHECKOUT | {"email": "not-an-email", "city": "x" * 500},
     )
     assert response.status_code == 200
     assert response.context["form"].errors.keys() >= {"email", "city"}
@@ -227,11 +254,14 @@ def test_guest_finds_an_order_by_number_and_email():
     place_order(client, VariantFactory())
     order = Order.objects.get()
     guest = Client()
-    wrong = guest.post(reverse("shop:order_lookup"), {"number": order.number, "email": "x@y.z"})
+    wrong = guest.post(
+        reverse("shop:order_lookup"), {"number": order.number, "email": "x@y.z"}
+    )
     assert wrong.status_code == 200
     assert guest.get(order.get_absolute_url()).status_code == 404
     right = guest.post(
-        reverse("shop:order_lookup"), {"number": order.number.lower(), "email": order.email}
+        reverse("shop:order_lookup"),
+        {"number": order.number.lower(), "email": order.email},
     )
     assert right["Location"] == order.get_absolute_url()
     assert guest.get(order.get_absolute_url()).status_code == 200
@@ -294,8 +324,10 @@ def test_catalogue_cache_is_invalidated_when_a_product_changes(client, product):
     assert "Renamed Product" in client.get(url).content.decode()
 
 
-def test_a_flushed_shared_cache_never_revives_stale_pages(client, product):
+def test_a_flushed_shared_cache_never_revives_stale_pages(client, product, settings):
     from django.core.cache import cache
+
+    settings.CATALOGUE_VERSION_TTL = 0  # re-read the version on every request
 
     url = product.category.get_absolute_url()
     assert product.name in client.get(url).content.decode()
@@ -304,3 +336,18 @@ def test_a_flushed_shared_cache_never_revives_stale_pages(client, product):
     Product.objects.filter(pk=product.pk).update(name="Quietly Renamed")
     cache.clear()
     assert "Quietly Renamed" in client.get(url).content.decode()
+
+
+def test_another_process_change_shows_within_the_version_ttl(settings):
+    import time
+
+    from django.core.cache import cache
+
+    from shop.cache import VERSION_KEY, catalogue_version
+
+    settings.CATALOGUE_VERSION_TTL = 0.2
+    seen = catalogue_version()
+    cache.incr(VERSION_KEY)  # another process bumps the shared version
+    assert catalogue_version() == seen
+    time.sleep(0.25)
+    assert catalogue_version() == seen + 1
