@@ -32,7 +32,14 @@ class ImageInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "price_from", "in_stock", "is_active", "is_featured"]
+    list_display = [
+        "name",
+        "category",
+        "price_from",
+        "in_stock",
+        "is_active",
+        "is_featured",
+    ]
     list_filter = ["is_active", "is_featured", "in_stock", "category"]
     search_fields = ["name", "slug", "variants__sku"]
     prepopulated_fields = {"slug": ["name"]}
@@ -109,8 +116,19 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "email"]
     date_hierarchy = "created_at"
     inlines = [OrderLineInline]
-    readonly_fields = ["number", "user", "subtotal", "shipping_cost", "total", "currency",
-                       "checkout_token", "session_key", "created_at", "updated_at"]
+    readonly_fields = [
+        "number",
+        "user",
+        "subtotal",
+        "shipping_cost",
+        "total",
+        "currency",
+        "checkout_token",
+        "session_key",
+        "created_at",
+        "updated_at",
+    ]
+
     def get_readonly_fields(self, request, obj=None):
         # Status changes go through order_set_status (the actions), never a
         # plain edit that would skip the transition rules and the restock.
@@ -127,7 +145,9 @@ class OrderAdmin(admin.ModelAdmin):
                 done += 1
         label = Order.Status(status).label.lower()
         if done:
-            self.message_user(request, f"{done} order(s) marked {label}.", messages.SUCCESS)
+            self.message_user(
+                request, f"{done} order(s) marked {label}.", messages.SUCCESS
+            )
         for problem in refused:
             self.message_user(request, problem, messages.WARNING)
 

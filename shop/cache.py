@@ -77,6 +77,26 @@ def _bump() -> None:
         return
 
 
+def stock_version(product_id: int) -> int:
+    """A counter bumped whenever an order moves this product's stock."""
+    try:
+        return cache.get(f"catalogue:stock:{product_id}") or 0
+    except Exception:
+        return -1
+
+
+def stock_bump(product_ids) -> None:
+    for product_id in set(product_ids):
+        key = f"catalogue:stock:{product_id}"
+        try:
+            cache.incr(key)
+        except ValueError:
+            with suppress(Exception):
+                cache.add(key, time.time_ns() // 1000, timeout=None)
+        except Exception:
+            return
+
+
 def catalogue_cached(
     key: str, compute: Callable[[], Any], *, version: int | None = None
 ):

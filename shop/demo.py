@@ -31,7 +31,11 @@ CATEGORY_TREE = {
         "Women": ["Dresses", "Tops", "Coats"],
         "Kids": [],
     },
-    "Home & Kitchen": {"Cookware": [], "Tableware": [], "Textiles": ["Bedding", "Towels"]},
+    "Home & Kitchen": {
+        "Cookware": [],
+        "Tableware": [],
+        "Textiles": ["Bedding", "Towels"],
+    },
     "Outdoors": {"Camping": [], "Cycling": [], "Garden": []},
     "Stationery": {"Notebooks": [], "Pens": [], "Desk": []},
     "Beauty": {"Skincare": [], "Bath": []},
@@ -39,9 +43,26 @@ CATEGORY_TREE = {
 }
 
 ADJECTIVES = [
-    "Classic", "Everyday", "Organic", "Heritage", "Nordic", "Coastal", "Urban",
-    "Vintage", "Essential", "Alpine", "Linen", "Merino", "Woven", "Handmade",
-    "Recycled", "Studio", "Field", "Harbour", "Summit", "Meadow",
+    "Classic",
+    "Everyday",
+    "Organic",
+    "Heritage",
+    "Nordic",
+    "Coastal",
+    "Urban",
+    "Vintage",
+    "Essential",
+    "Alpine",
+    "Linen",
+    "Merino",
+    "Woven",
+    "Handmade",
+    "Recycled",
+    "Studio",
+    "Field",
+    "Harbour",
+    "Summit",
+    "Meadow",
 ]
 NOUNS = {
     "Shirts": ["Oxford Shirt", "Flannel Shirt", "Polo Shirt", "Denim Shirt"],
@@ -69,12 +90,51 @@ NOUNS = {
 SIZES = ["XS", "S", "M", "L", "XL"]
 COLOURS = ["Navy", "Olive", "Sand", "Charcoal", "Rust", "Sky"]
 PALETTE = ["#1f4d3a", "#8a4b2a", "#2f4f7a", "#6b5b95", "#b5651d", "#3d7068", "#944654"]
-FIRST_NAMES = ["Ada", "Ben", "Chloe", "Dev", "Ella", "Femi", "Grace", "Hugo", "Isla",
-               "Jay", "Kira", "Leo", "Maya", "Noah", "Omar", "Priya", "Ruth", "Sam"]
-LAST_NAMES = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green",
-              "Hughes", "Iqbal", "Jones", "Khan", "Lewis", "Murphy", "Patel", "Smith"]
-CITIES = [("London", "N1 1AA"), ("Leeds", "LS1 4AP"), ("Bristol", "BS1 5TR"),
-          ("Glasgow", "G1 1XQ"), ("Cardiff", "CF10 1EP"), ("York", "YO1 7HH")]
+FIRST_NAMES = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Ella",
+    "Femi",
+    "Grace",
+    "Hugo",
+    "Isla",
+    "Jay",
+    "Kira",
+    "Leo",
+    "Maya",
+    "Noah",
+    "Omar",
+    "Priya",
+    "Ruth",
+    "Sam",
+]
+LAST_NAMES = [
+    "Ahmed",
+    "Brown",
+    "Clarke",
+    "Davies",
+    "Evans",
+    "Fraser",
+    "Green",
+    "Hughes",
+    "Iqbal",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Murphy",
+    "Patel",
+    "Smith",
+]
+CITIES = [
+    ("London", "N1 1AA"),
+    ("Leeds", "LS1 4AP"),
+    ("Bristol", "BS1 5TR"),
+    ("Glasgow", "G1 1XQ"),
+    ("Cardiff", "CF10 1EP"),
+    ("York", "YO1 7HH"),
+]
 
 
 def _noop(label: str, done: int, total: int) -> None:
@@ -88,7 +148,8 @@ def _leaf_categories() -> list[Category]:
         for position, (name, children) in enumerate(tree.items()):
             slug = slugify(name if parent is None else f"{parent.slug}-{name}")
             category, _ = Category.objects.get_or_create(
-                slug=slug, defaults={"name": name, "parent": parent, "position": position}
+                slug=slug,
+                defaults={"name": name, "parent": parent, "position": position},
             )
             if isinstance(children, dict) and children:
                 build(children, category)
@@ -113,11 +174,15 @@ def _svg(name: str, colour: str, accent: str) -> bytes:
     ).encode()
 
 
-def demo_catalogue_build(*, products: int = 240, seed: int = 7, progress: Progress = _noop) -> int:
+def demo_catalogue_build(
+    *, products: int = 240, seed: int = 7, progress: Progress = _noop
+) -> int:
     """Create up to `products` demo products; returns how many were new."""
     rng = random.Random(seed)
     leaves = _leaf_categories()
-    existing = set(Product.objects.filter(slug__startswith="demo-").values_list("slug", flat=True))
+    existing = set(
+        Product.objects.filter(slug__startswith="demo-").values_list("slug", flat=True)
+    )
     now = timezone.now()
     created_ids = []
     batch_size = 1000
@@ -129,7 +194,9 @@ def demo_catalogue_build(*, products: int = 240, seed: int = 7, progress: Progre
             noun = rng.choice(NOUNS.get(category.name, ["Goods"]))
             name = f"{rng.choice(ADJECTIVES)} {noun}"
             slug = f"demo-{slugify(name)}-{i + 1}"
-            base_price = Decimal(rng.choice([6, 9, 12, 15, 19, 24, 29, 35, 45, 59, 79, 95]))
+            base_price = Decimal(
+                rng.choice([6, 9, 12, 15, 19, 24, 29, 35, 45, 59, 79, 95])
+            )
             spec = {
                 "sized": category.path.startswith("clothing"),
                 "colours": rng.sample(COLOURS, k=rng.randint(1, 3)),
@@ -173,7 +240,9 @@ def demo_catalogue_build(*, products: int = 240, seed: int = 7, progress: Progre
                                 options=options,
                                 price=spec["price"],
                                 compare_at_price=(
-                                    (spec["price"] * Decimal("1.25")).quantize(Decimal("1"))
+                                    (spec["price"] * Decimal("1.25")).quantize(
+                                        Decimal("1")
+                                    )
                                     - Decimal("0.01")
                                     if spec["sale"]
                                     else None
@@ -186,17 +255,22 @@ def demo_catalogue_build(*, products: int = 240, seed: int = 7, progress: Progre
                 image_name = f"demo/{product.slug}.svg"
                 if not default_storage.exists(image_name):
                     image_name = default_storage.save(
-                        image_name, ContentFile(_svg(product.name, spec["colour"], spec["accent"]))
+                        image_name,
+                        ContentFile(_svg(product.name, spec["colour"], spec["accent"])),
                     )
                 images.append(
-                    ProductImage(product=product, image=image_name, alt=product.name, position=0)
+                    ProductImage(
+                        product=product, image=image_name, alt=product.name, position=0
+                    )
                 )
             ProductVariant.objects.bulk_create(variants, batch_size=batch_size)
             ProductImage.objects.bulk_create(images, batch_size=batch_size)
         created_ids.extend(p.pk for p in new_products)
         progress("products", stop, products)
     if created_ids:
-        product_index_refresh(product_ids=created_ids if len(created_ids) < 5000 else None)
+        product_index_refresh(
+            product_ids=created_ids if len(created_ids) < 5000 else None
+        )
     return len(created_ids)
 
 
@@ -241,8 +315,11 @@ def demo_orders_build(
     now = timezone.now()
     shipping = settings.SHOP_SHIPPING_METHODS
     statuses = [
-        (Order.Status.DELIVERED, 55), (Order.Status.SHIPPED, 15), (Order.Status.PAID, 15),
-        (Order.Status.PENDING, 8), (Order.Status.CANCELLED, 7),
+        (Order.Status.DELIVERED, 55),
+        (Order.Status.SHIPPED, 15),
+        (Order.Status.PAID, 15),
+        (Order.Status.PENDING, 8),
+        (Order.Status.CANCELLED, 7),
     ]
     created = 0
     new_orders, new_lines = [], []
@@ -254,7 +331,9 @@ def demo_orders_build(
         picks = rng.sample(variants, k=rng.choice([1, 1, 1, 2, 2, 3]))
         quantities = [rng.choice([1, 1, 1, 2, 3]) for _ in picks]
         method = rng.choice(list(shipping))
-        status = rng.choices([s for s, _ in statuses], weights=[w for _, w in statuses])[0]
+        status = rng.choices(
+            [s for s, _ in statuses], weights=[w for _, w in statuses]
+        )[0]
         city, postcode = rng.choice(CITIES)
         if number in existing:
             continue
@@ -262,7 +341,10 @@ def demo_orders_build(
             (v.price * q for v, q in zip(picks, quantities, strict=True)), Decimal("0")
         )
         created_at = now - age
-        if age < timedelta(days=2) and status in (Order.Status.DELIVERED, Order.Status.SHIPPED):
+        if age < timedelta(days=2) and status in (
+            Order.Status.DELIVERED,
+            Order.Status.SHIPPED,
+        ):
             status = Order.Status.PAID
         order = Order(
             number=number,

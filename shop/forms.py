@@ -63,7 +63,9 @@ class CheckoutForm(forms.Form):
     full_name = forms.CharField(label="Full name", max_length=150)
     phone = forms.CharField(max_length=40, required=False)
     address_line1 = forms.CharField(label="Address", max_length=200)
-    address_line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    address_line2 = forms.CharField(
+        label="Address line 2", max_length=200, required=False
+    )
     city = forms.CharField(label="Town or city", max_length=100)
     postcode = forms.CharField(max_length=20)
     country = forms.ChoiceField(
@@ -80,7 +82,9 @@ class CheckoutForm(forms.Form):
     )
     shipping_method = forms.ChoiceField(widget=forms.RadioSelect)
     payment_method = forms.ChoiceField(widget=forms.RadioSelect)
-    checkout_token = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=16)
+    checkout_token = forms.CharField(
+        widget=forms.HiddenInput, max_length=64, min_length=16
+    )
 
     def __init__(self, *args, payment_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,7 +92,9 @@ class CheckoutForm(forms.Form):
             (code, f"{label} — {settings.SHOP_CURRENCY} {price}")
             for code, (label, price) in settings.SHOP_SHIPPING_METHODS.items()
         ]
-        self.fields["shipping_method"].initial = next(iter(settings.SHOP_SHIPPING_METHODS))
+        self.fields["shipping_method"].initial = next(
+            iter(settings.SHOP_SHIPPING_METHODS)
+        )
         self.fields["payment_method"].choices = list(payment_choices)
         if payment_choices:
             self.fields["payment_method"].initial = payment_choices[0][0]

@@ -75,7 +75,9 @@ class ProductQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
     def in_category(self, category: Category):
-        return self.filter(category__in=Category.objects.filter(category.descendant_filter()))
+        return self.filter(
+            category__in=Category.objects.filter(category.descendant_filter())
+        )
 
     def with_listing_data(self):
         """Annotate what a product card shows, in the same single query."""
@@ -127,7 +129,9 @@ class Product(models.Model):
 
 
 class ProductVariant(models.Model):
-    product = models.ForeignKey(Product, related_name="variants", on_delete=models.CASCADE)
+    product = models.ForeignKey(
+        Product, related_name="variants", on_delete=models.CASCADE
+    )
     sku = models.CharField("SKU", max_length=64, unique=True)
     # Option values such as {"size": "M", "colour": "Blue"}.
     options = models.JSONField(default=dict, blank=True)
@@ -141,12 +145,18 @@ class ProductVariant(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(stock__gte=0), name="variant_stock_gte_0"),
-            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0), name="variant_stock_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="variant_price_gte_0"
+            ),
         ]
 
     def __str__(self):
-        return f"{self.product.name} ({self.label})" if self.options else self.product.name
+        return (
+            f"{self.product.name} ({self.label})" if self.options else self.product.name
+        )
 
     @property
     def label(self) -> str:
@@ -168,7 +178,9 @@ def product_image_path(instance, filename):
 class ProductImage(models.Model):
     """A stored file or an external URL (kept as-is from imported catalogues)."""
 
-    product = models.ForeignKey(Product, related_name="images", on_delete=models.CASCADE)
+    product = models.ForeignKey(
+        Product, related_name="images", on_delete=models.CASCADE
+    )
     image = models.ImageField(upload_to=product_image_path, blank=True)
     url = models.URLField(max_length=1000, blank=True)
     alt = models.CharField(max_length=200, blank=True)
@@ -218,15 +230,21 @@ class Cart(models.Model):
 
 class CartLine(models.Model):
     cart = models.ForeignKey(Cart, related_name="lines", on_delete=models.CASCADE)
-    variant = models.ForeignKey(ProductVariant, related_name="+", on_delete=models.CASCADE)
+    variant = models.ForeignKey(
+        ProductVariant, related_name="+", on_delete=models.CASCADE
+    )
     quantity = models.PositiveIntegerField()
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["added_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["cart", "variant"], name="cartline_unique_variant"),
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="cartline_quantity_gt_0"),
+            models.UniqueConstraint(
+                fields=["cart", "variant"], name="cartline_unique_variant"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="cartline_quantity_gt_0"
+            ),
         ]
 
     def __str__(self):
@@ -318,7 +336,11 @@ class OrderLine(models.Model):
 
     order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
     variant = models.ForeignKey(
-        ProductVariant, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+        ProductVariant,
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
     )
     product = models.ForeignKey(
         Product, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
@@ -333,7 +355,9 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"
+            ),
         ]
 
     def __str__(self):

@@ -40,9 +40,10 @@ def catalogue_page(
     *,
     key: str,
     version: int,
+    cacheable: bool = True,
 ) -> HttpResponse:
     """Render `template`, or serve it from the page cache when it may be."""
-    if not page_cacheable(request) or version == 0:
+    if not cacheable or not page_cacheable(request) or version == 0:
         return render(request, template, context())
     # Everything else a shared page depends on: the URL (the consent form
     # returns to it) and the privacy headers and choice the banner reflects.

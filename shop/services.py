@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 
 from analytics.services import event_record
 
-from .cache import catalogue_bump
+from .cache import catalogue_bump, stock_bump
 from .models import (
     Cart,
     CartLine,
@@ -387,11 +387,15 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
     cart.lines.all().delete()
 
     sold_out = [v.product_id for v in variants if v.stock - quantities[v.pk] <= 0]
-    transaction.on_commit(lambda: _order_placed(order=order, sold_out=sold_out))
+    changed = [v.product_id for v in variants]
+    transaction.on_commit(
+        lambda: _order_placed(order=order, sold_out=sold_out, changed=changed)
+    )
     return order
 
 
-def _order_placed(*, order: Order, sold_out: list[int]) -> None:
+def _order_placed(*, order: Order, sold_out: list[int], changed: list[int]) -> None:
+    stock_bump(changed)
     if sold_out:
         product_index_refresh(product_ids=sold_out)
     event_record(
@@ -455,4 +459,5 @@ def _order_restock(*, order: Order) -> None:
             pk=line.product_id, units_sold__gte=line.quantity
         ).update(units_sold=F("units_sold") - line.quantity)
     product_ids = [line.product_id for line in lines if line.product_id]
+    transaction.on_commit(lambda: stock_bump(product_ids))
     transaction.on_commit(lambda: product_index_refresh(product_ids=product_ids))

@@ -15,7 +15,7 @@ from accounts.selectors import address_default
 from analytics.services import analytics_health, event_record
 
 from . import selectors, services
-from .cache import catalogue_cached, catalogue_version
+from .cache import catalogue_cached, catalogue_version, stock_version
 from .forms import (
     AddToCartForm,
     CartLineForm,
@@ -134,15 +134,16 @@ def product(request, slug):
         },
         version=version,
     )
-    # Stock is read live: it changes with every order, so it is part of the
-    # page's cache key.
-    variants = list(
-        ProductVariant.objects.filter(product=product).order_by("position", "id")
-    )
     event_record(name="product_view", product_id=product.pk)
-    stock = ",".join(f"{v.pk}:{v.stock}" for v in variants)
+    # Orders move stock without touching the catalogue version; they bump
+    # this product's stock counter instead, which keys the cached page.
+    stock = stock_version(product.pk)
 
     def context():
+        # Stock itself is always read fresh for a render.
+        variants = list(
+            ProductVariant.objects.filter(product=product).order_by("position", "id")
+        )
         return {
             **extra,
             "product": product,
@@ -159,6 +160,7 @@ def product(request, slug):
         "shop/product.html",
         context,
         key=f"product:{product.pk}:{stock}",
+        cacheable=stock >= 0,
         version=version,
     )
 

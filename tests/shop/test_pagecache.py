@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from shop.models import ProductVariant
 from shop.pagecache import CSRF_PLACEHOLDER
 
 pytestmark = pytest.mark.django_db
@@ -34,10 +33,31 @@ def test_each_visitor_gets_their_own_csrf_token_in_a_cached_page(product):
     assert response.status_code == 302
 
 
-def test_stock_changes_show_at_once_on_a_cached_product_page(client, product):
-    variant = product.variants.first()
-    client.get(product.get_absolute_url())
-    ProductVariant.objects.filter(pk=variant.pk).update(stock=2)
+def test_an_order_updates_the_stock_on_a_cached_product_page(
+    client, product, django_capture_on_commit_callbacks
+):
+    from shop import services
+    from shop.models import Cart
+
+    variant = product.variants.first()  # 10 in stock
+    assert "Only" not in Client().get(product.get_absolute_url()).content.decode()
+    cart = Cart.objects.create(session_key="s" * 32)
+    services.cart_add(cart=cart, variant=variant, quantity=8)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_place(
+            cart=cart,
+            details=services.CheckoutDetails(
+                email="a@example.com",
+                full_name="A B",
+                address_line1="1 Road",
+                city="Leeds",
+                postcode="LS1 4AP",
+                country="GB",
+                shipping_method="standard",
+                payment_method="cod",
+            ),
+            checkout_token="stock-" + "x" * 20,
+        )
     page = Client().get(product.get_absolute_url()).content.decode()
     assert "Only 2 left" in page
 

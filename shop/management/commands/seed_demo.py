@@ -18,10 +18,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--products", type=int, default=240, help="Number of products (default 240)."
+            "--products",
+            type=int,
+            default=240,
+            help="Number of products (default 240).",
         )
         parser.add_argument(
-            "--orders", type=int, default=600, help="Number of past orders (default 600)."
+            "--orders",
+            type=int,
+            default=600,
+            help="Number of past orders (default 600).",
         )
         parser.add_argument(
             "--events",
@@ -53,7 +59,9 @@ class Command(BaseCommand):
         self._say(f"Orders: {made} new.")
         if not options["no_events"]:
             self._clickstream(options, progress)
-        self._say(f"Demo store ready in {time.monotonic() - started:.1f}s.", success=True)
+        self._say(
+            f"Demo store ready in {time.monotonic() - started:.1f}s.", success=True
+        )
 
     def _clickstream(self, options, progress):
         try:
