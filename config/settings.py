@@ -311,9 +311,6 @@ ANALYTICS_SKIP_PREFIXES = env.list(
     default=["/admin/", "/healthz", "/analytics/", "/favicon", "/robots.txt",
              "/sitemap.xml"],
 )
-ANALYTICS_TRUST_X_FORWARDED_FOR = env.bool(
-    "ANALYTICS_TRUST_X_FORWARDED_FOR", default=False
-)
 ANALYTICS_COLLECT_RATE = env.int("ANALYTICS_COLLECT_RATE", default=120)
 ANALYTICS_COLLECT_MAX_AGE = env.int("ANALYTICS_COLLECT_MAX_AGE", default=48 * 3600)
 ANALYTICS_S3_BUCKET = env("ANALYTICS_S3_BUCKET", default="shop-clickstream")
