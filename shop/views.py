@@ -118,28 +118,39 @@ def category(request, slug):
 @require_GET
 def product(request, slug):
     version = catalogue_version()
-    try:
+    # Only the id on the hot path; the full product is loaded to render.
+    product_id = catalogue_cached(
+        f"product-id:{slug}",
+        lambda: (
+            Product.objects.available()
+            .filter(slug=slug)
+            .values_list("pk", flat=True)
+            .first()
+            or 0
+        ),
+        version=version,
+    )
+    if not product_id:
+        raise Http404("No such product.")
+    event_record(name="product_view", product_id=product_id)
+    # Orders move stock without touching the catalogue version; they bump
+    # this product's stock counter instead, which keys the cached page.
+    stock = stock_version(product_id)
+
+    def context():
         product = catalogue_cached(
             f"product:{slug}",
             lambda: selectors.product_detail(slug=slug),
             version=version,
         )
-    except Product.DoesNotExist:
-        raise Http404("No such product.") from None
-    extra = catalogue_cached(
-        f"product-extra:{product.pk}",
-        lambda: {
-            "related": selectors.product_related(product=product),
-            "breadcrumbs": product.category.ancestors(),
-        },
-        version=version,
-    )
-    event_record(name="product_view", product_id=product.pk)
-    # Orders move stock without touching the catalogue version; they bump
-    # this product's stock counter instead, which keys the cached page.
-    stock = stock_version(product.pk)
-
-    def context():
+        extra = catalogue_cached(
+            f"product-extra:{product.pk}",
+            lambda: {
+                "related": selectors.product_related(product=product),
+                "breadcrumbs": product.category.ancestors(),
+            },
+            version=version,
+        )
         # Stock itself is always read fresh for a render.
         variants = list(
             ProductVariant.objects.filter(product=product).order_by("position", "id")
@@ -159,7 +170,7 @@ def product(request, slug):
         request,
         "shop/product.html",
         context,
-        key=f"product:{product.pk}:{stock}",
+        key=f"product:{product_id}:{stock}",
         cacheable=stock >= 0,
         version=version,
     )
@@ -168,38 +179,47 @@ def product(request, slug):
 @require_GET
 def search(request):
     query = request.GET.get("q", "")[:200].replace("\x00", "").strip()
-    form = ListingForm(request.GET)
-    filters = form.filters()
-    page = _page_number(request)
     version = catalogue_version()
-    listing = catalogue_cached(
-        f"search:{query.lower()}:{filters.cache_key()}:{page}",
-        lambda: selectors.product_search(query=query, filters=filters, page=page),
-        version=version,
-    )
-    if query:
-        event_record(
-            name="search", properties={"query": query, "results": listing.count}
+    form = filters = page = None
+
+    def listing():
+        nonlocal form, filters, page
+        form = ListingForm(request.GET)
+        filters = form.filters()
+        page = _page_number(request)
+        return catalogue_cached(
+            f"search:{query.lower()}:{filters.cache_key()}:{page}",
+            lambda: selectors.product_search(query=query, filters=filters, page=page),
+            version=version,
         )
-    cache_key = f"{query}:{filters.cache_key()}:{page}"
+
+    if query:
+        # The count alone is cached by URL, so a cached page needs no listing.
+        count = catalogue_cached(
+            f"search-count:{request.get_full_path()}",
+            lambda: listing().count,
+            version=version,
+        )
+        event_record(name="search", properties={"query": query, "results": count})
 
     def context():
+        results = listing()
         suggestions = []
-        if query and not listing.count:
+        if query and not results.count:
             suggestions = catalogue_cached(
                 "home", selectors.home_sections, version=version
             )["top_categories"]
         return {
             "query": query,
-            "listing": listing,
+            "listing": results,
             "form": form,
             "suggestions": suggestions,
             "catalogue_version": version,
-            "cache_key": cache_key,
+            "cache_key": f"{query}:{filters.cache_key()}:{page}",
         }
 
     return catalogue_page(
-        request, "shop/search.html", context, key=f"search:{cache_key}", version=version
+        request, "shop/search.html", context, key="search", version=version
     )
 
 
