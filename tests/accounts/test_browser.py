@@ -6,6 +6,7 @@ cart merged, open the order history, sign out.
 """
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from accounts.models import User
@@ -105,3 +106,7 @@ def test_sign_up_confirm_sign_in_with_a_merged_cart_and_sign_out(
         page.goto(base + reverse("accounts:orders"))
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         browser.close()
+        # ORM calls inside sync_playwright() ran on a connection of their
+        # own (an event loop runs in this thread); close it, or dropping the
+        # PostgreSQL test database finds it still in use.
+        connection.close()
