@@ -20,6 +20,7 @@ from . import tracking
 VISITOR_COOKIE = "nw_vid"
 SESSION_COOKIE = "nw_sess"
 CONSENT_COOKIE = "nw_consent"
+SESSION_REFRESH_SECONDS = 60
 
 _current: ContextVar["TrackingContext | None"] = ContextVar(
     "analytics_context", default=None
@@ -59,7 +60,14 @@ def privacy_requested(request) -> bool:
 class TrackingContext:
     """Per-request tracking state; `base()` is what every event inherits."""
 
-    __slots__ = ("request", "_base", "cookie_mode", "session_state", "new_visitor")
+    __slots__ = (
+        "request",
+        "_base",
+        "cookie_mode",
+        "session_state",
+        "new_visitor",
+        "refresh_session",
+    )
 
     def __init__(self, request):
         self.request = request
@@ -67,6 +75,7 @@ class TrackingContext:
         self.cookie_mode = False
         self.session_state = None
         self.new_visitor = False
+        self.refresh_session = True
 
     @property
     def enabled(self) -> bool:
@@ -134,7 +143,12 @@ class TrackingContext:
                 campaign=utm["utm_campaign"],
                 referrer=referrer,
             )
-        state.last_seen = int(time.time())
+        now_ts = int(time.time())
+        # The session cookie is rewritten at most once a minute: activity is
+        # kept to the minute, and most page views then set no cookie at all.
+        self.refresh_session = now_ts - state.last_seen >= SESSION_REFRESH_SECONDS
+        if self.refresh_session:
+            state.last_seen = now_ts
         self.session_state = state
         base.update(
             visitor_id=visitor,
@@ -168,6 +182,8 @@ class TrackingContext:
                 httponly=True,
                 samesite="Lax",
             )
+        if not self.refresh_session:
+            return
         response.set_cookie(
             SESSION_COOKIE,
             self.session_state.dump(),

@@ -67,4 +67,6 @@ def catalogue_page(
             return response
         body = response.content.decode(response.charset)
         store.set(full_key, body, timeout=settings.SHOP_CACHE_SECONDS)
-    return HttpResponse(body.replace(CSRF_PLACEHOLDER, get_token(request)))
+    if CSRF_PLACEHOLDER in body:
+        body = body.replace(CSRF_PLACEHOLDER, get_token(request))
+    return HttpResponse(body)

@@ -148,3 +148,22 @@ def test_duplicate_event_ids_are_dropped(recorder, flushed, browser):
         ]
     )
     assert Event.objects.count() == len(events_before) == 1
+
+
+def test_the_session_cookie_is_rewritten_at_most_once_a_minute(
+    browser, flushed, monkeypatch
+):
+    import time
+
+    from analytics import context
+
+    clock = [time.time()]
+    monkeypatch.setattr(context.time, "time", lambda: clock[0])
+    first = browser.get("/")
+    assert context.SESSION_COOKIE in first.cookies
+    clock[0] += 20
+    assert context.SESSION_COOKIE not in browser.get("/").cookies
+    clock[0] += 45  # 65 s after the last rewrite
+    assert context.SESSION_COOKIE in browser.get("/").cookies
+    views = [e for e in flushed() if e.name == "page_view"]
+    assert len({e.session_id for e in views}) == 1
