@@ -31,10 +31,31 @@ def postgres_only():
         pytest.skip("needs PostgreSQL (set DATABASE_URL); SQLite lacks the feature")
 
 
+@pytest.fixture
+def browser_settings(settings, monkeypatch):
+    """What every test driving a real browser against `live_server` needs."""
+    # Playwright's sync API runs an asyncio event loop in the test's thread,
+    # so Django refuses ORM calls there (SynchronousOnlyOperation) although
+    # they are plain blocking calls made outside that loop.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server speaks plain HTTP: Secure cookies would never return.
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    # The live server answers /static/ itself from the source folders (not
+    # WhiteNoise and STATIC_ROOT), so it knows no fingerprinted names.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("postgres"):
             item.fixturenames.append("postgres_only")
+        if item.get_closest_marker("browser"):
+            item.fixturenames.append("browser_settings")
 
 
 @pytest.fixture

@@ -12,37 +12,10 @@ from django.urls import reverse
 from accounts.models import User
 from shop.models import Cart
 from tests.accounts.conftest import PASSWORD
+from tests.browser import CHROMIUM_ARGS
 from tests.factories import OrderFactory, VariantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch):
-    # Playwright's sync API runs an asyncio event loop in this thread, so
-    # Django refuses ORM calls made here (SynchronousOnlyOperation) even
-    # though they are plain blocking calls outside that loop.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(autouse=True)
-def _unhashed_static_names(settings):
-    # The live server serves /static/ from the source folders, which know no
-    # fingerprinted names.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
 
 
 def test_sign_up_confirm_sign_in_with_a_merged_cart_and_sign_out(

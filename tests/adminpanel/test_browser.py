@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from adminpanel.forms import shop_tz
+from tests.browser import CHROMIUM_ARGS
 from tests.factories import UserFactory
 
 from .conftest import build_shop
@@ -27,13 +28,6 @@ SIZES = {
     "laptop": {"width": 1366, "height": 900},
     "phone": {"width": 390, "height": 844},
 }
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = [
     "overview",
     "sales",
@@ -45,25 +39,6 @@ PAGES = [
     "realtime",
     "data",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # made here are plain blocking calls outside it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(autouse=True)
-def _unhashed_static_names(settings):
-    # The live server answers /static/ from the source folders, which know
-    # no fingerprinted names.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
 
 
 def test_staff_opens_every_dashboard_without_console_errors(live_server, chromium_path):

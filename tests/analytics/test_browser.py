@@ -12,36 +12,14 @@ from django.db import connection
 
 from analytics.models import Event
 from analytics.services import events_flush
+from tests.browser import CHROMIUM_ARGS
 from tests.factories import CategoryFactory, ProductFactory, VariantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(autouse=True)
-def _live_browser_settings(settings, monkeypatch):
-    # Playwright's sync API runs an asyncio event loop in this thread, so
-    # Django refuses ORM calls here (SynchronousOnlyOperation) although they
-    # are plain blocking calls made outside that loop.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server speaks plain HTTP: secure cookies would never come back.
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    # The live test server answers /static/ itself, from the app and project
-    # folders (not from WhiteNoise and STATIC_ROOT), so it knows no
-    # fingerprinted names: pages must link the plain ones here.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
+def _consent_required(settings):
     # The shop's default: no visitor cookie until the banner is accepted.
     settings.ANALYTICS_REQUIRE_CONSENT = True
 

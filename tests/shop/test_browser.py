@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw
 
 from shop.models import Order, ProductVariant
+from tests.browser import CHROMIUM_ARGS
 from tests.factories import (
     CategoryFactory,
     ImageFactory,
@@ -30,34 +31,6 @@ SHOTS = Path("/tmp/shots")
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch):
-    # Playwright's sync API runs an asyncio event loop in this thread, so
-    # Django refuses ORM calls here (SynchronousOnlyOperation) although they
-    # are plain blocking calls made outside that loop. Scoped to this module.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(autouse=True)
-def _unhashed_static_names(settings):
-    # The live test server answers /static/ itself, from the app and project
-    # folders (not from WhiteNoise and STATIC_ROOT), so it knows no
-    # fingerprinted names: pages must link the plain ones here.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
 
 
 def _photo(colour: str, accent: str) -> ContentFile:
