@@ -371,17 +371,7 @@ def demo_orders_build(
         Order.objects.bulk_create(new_orders, batch_size=1000)
         OrderLine.objects.bulk_create(
             (
-                OrderLine(
-                    order=order,
-                    variant=v,
-                    product=v.product,
-                    product_name=v.product.name,
-                    sku=v.sku,
-                    options=v.options,
-                    unit_price=v.price,
-                    quantity=q,
-                    line_total=v.price * q,
-                )
+                OrderLine.snapshot(order=order, variant=v, quantity=q)
                 for order, lines in zip(new_orders, new_lines, strict=True)
                 for v, q in lines
             ),

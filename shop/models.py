@@ -363,6 +363,23 @@ class OrderLine(models.Model):
     def __str__(self):
         return f"{self.quantity} × {self.product_name}"
 
+    @classmethod
+    def snapshot(
+        cls, *, order: Order, variant: ProductVariant, quantity: int
+    ) -> "OrderLine":
+        """An unsaved line recording what `variant` is now (needs `product`)."""
+        return cls(
+            order=order,
+            variant=variant,
+            product=variant.product,
+            product_name=variant.product.name,
+            sku=variant.sku,
+            options=variant.options,
+            unit_price=variant.price,
+            quantity=quantity,
+            line_total=variant.price * quantity,
+        )
+
     @property
     def options_label(self) -> str:
         return " / ".join(str(v) for v in self.options.values())

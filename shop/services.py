@@ -363,17 +363,7 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
         total=subtotal + shipping,
     )
     OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            variant=v,
-            product=v.product,
-            product_name=v.product.name,
-            sku=v.sku,
-            options=v.options,
-            unit_price=v.price,
-            quantity=quantities[v.pk],
-            line_total=v.price * quantities[v.pk],
-        )
+        OrderLine.snapshot(order=order, variant=v, quantity=quantities[v.pk])
         for v in variants
     )
     for v in variants:
