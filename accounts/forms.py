@@ -3,6 +3,7 @@ from django import forms
 from shop.forms import CheckoutForm
 
 from .models import Address
+from .services import ADDRESS_FIELDS
 
 PASSWORD_HELP = (
     "At least 8 characters, with upper and lower case letters, a number and a symbol."
@@ -88,13 +89,4 @@ class AddressForm(forms.ModelForm):
 
     class Meta:
         model = Address
-        fields = [
-            "label",
-            "full_name",
-            "phone",
-            "address_line1",
-            "address_line2",
-            "city",
-            "postcode",
-            "country",
-        ]
+        fields = ADDRESS_FIELDS
