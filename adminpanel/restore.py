@@ -5,10 +5,18 @@ Reference tables are loaded in full; time-based tables only for the days in
 a window. Every file's MD5 is checked against ``archive_info.json`` before a
 single row of it is loaded, and rows are inserted with their original
 primary keys, ignoring those already present, so a second run adds nothing.
+
+On PostgreSQL each file is streamed with ``COPY ... FROM STDIN`` into a
+temporary staging table and moved over with ``INSERT ... SELECT ... ON
+CONFLICT DO NOTHING``: an order of magnitude faster than the ORM, and the
+archived ``auto_now`` values go in as they are. Other databases (SQLite in
+development) take the ORM path.
 """
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import tempfile
 import uuid
@@ -122,17 +130,13 @@ def _download(client, *, bucket: str, key: str, expected_md5: str):
 
 
 def _load_file(table, spool, *, key: str) -> int:
+    """The ORM path (SQLite): decode each cell and bulk-insert."""
     model = table.model
-    by_column = {f.attname: f for f in table.fields()}
+    _check_header(table, spool, key=key)
+    spool.seek(0)
     rows = csv_bytes_reader(spool)
-    header = next(rows, None)
-    expected = table.columns()
-    if header != expected:
-        raise RestoreError(
-            f"{key}: its columns {header} differ from the model's {expected}; "
-            "the archive was written by another version of the schema"
-        )
-    fields = [by_column[c] for c in header]
+    next(rows)
+    fields = table.fields()
     is_user = model is apps_user()
     batch, read = [], 0
     for line, values in enumerate(rows, start=2):
@@ -155,6 +159,90 @@ def _load_file(table, spool, *, key: str) -> int:
     if batch:
         model._default_manager.bulk_create(batch, ignore_conflicts=True)
     return read
+
+
+def _check_header(table, spool, *, key: str) -> None:
+    text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
+    try:
+        header = next(csv.reader(text), None)
+    finally:
+        text.detach()  # leave the spool open for the load
+    expected = table.columns()
+    if header != expected:
+        raise RestoreError(
+            f"{key}: its columns {header} differ from the model's {expected}; "
+            "the archive was written by another version of the schema"
+        )
+
+
+def _staging_create(cursor, table) -> str:
+    """A temporary copy of the table's shape, emptied between tables."""
+    qn = connection.ops.quote_name
+    model = table.model
+    staging = qn(f"restore_{model._meta.db_table}"[:63])
+    cursor.execute(f"DROP TABLE IF EXISTS {staging}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {staging} (LIKE {qn(model._meta.db_table)} "
+        "INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    archived = set(table.columns())
+    for f in model._meta.concrete_fields:
+        if f.attname not in archived and not f.null:
+            # Never archived (the password): filled in by the INSERT.
+            cursor.execute(
+                f"ALTER TABLE {staging} ALTER COLUMN {qn(f.column)} DROP NOT NULL"
+            )
+    return staging
+
+
+def _copy_file(cursor, table, spool, *, key: str, staging: str) -> int:
+    """Stream one verified CSV into the staging table; the rows read."""
+    qn = connection.ops.quote_name
+    _check_header(table, spool, key=key)
+    spool.seek(0)
+    fields = table.fields()
+    options = ["FORMAT csv", "HEADER true", "ENCODING 'UTF8'"]
+    # The archive writes NULL and '' alike as an empty field; in a column
+    # that may not be NULL it can only have been ''.
+    texts = [
+        qn(f.column)
+        for f in fields
+        if not f.null and isinstance(f, models.CharField | models.TextField)
+    ]
+    if texts:
+        options.append(f"FORCE_NOT_NULL ({', '.join(texts)})")
+    sql = (
+        f"COPY {staging} ({', '.join(qn(f.column) for f in fields)}) "
+        f"FROM STDIN WITH ({', '.join(options)})"
+    )
+    raw = cursor.cursor
+    try:
+        if hasattr(raw, "copy_expert"):  # psycopg2
+            raw.copy_expert(sql, spool, size=1024 * 1024)
+            return raw.rowcount
+        with raw.copy(sql) as copy:  # psycopg 3
+            while chunk := spool.read(1024 * 1024):
+                copy.write(chunk)
+        return raw.rowcount
+    except connection.Database.Error as exc:
+        raise RestoreError(f"{key}: {str(exc).strip()}") from None
+
+
+def _insert_staged(cursor, table, *, staging: str) -> None:
+    qn = connection.ops.quote_name
+    model = table.model
+    columns = [qn(f.column) for f in table.fields()]
+    values = list(columns)
+    if model is apps_user():
+        # Passwords are never archived; an unusable one (Django's "!"
+        # prefix), so restored accounts sign in via Cognito or a reset.
+        columns.append(qn(model._meta.get_field("password").column))
+        values.append("'!' || md5(random()::text || clock_timestamp()::text)")
+    cursor.execute(
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM {staging} ON CONFLICT DO NOTHING"
+    )
+    cursor.execute(f"DROP TABLE {staging}")
 
 
 @contextmanager
@@ -237,8 +325,16 @@ def restore_run(
             continue
         model = table.model
         before = model._default_manager.count()
+        use_copy = connection.vendor == "postgresql"
         try:
-            with transaction.atomic():
+            with transaction.atomic(), connection.cursor() as cursor:
+                staging = None
+                if use_copy:
+                    # Archived datetimes are naive UTC.
+                    cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+                    staging = _staging_create(cursor, table)
+                # A partition holds the rows of one UTC day, the same days
+                # the window counts in, so a file is wholly in or out.
                 for _rel, f in sorted(entry.get("files", {}).items()):
                     if f.get("dt"):
                         day = dt.date.fromisoformat(f["dt"])
@@ -248,9 +344,19 @@ def restore_run(
                     spool = _download(
                         client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
                     )
-                    with spool, _keep_timestamps(model):
-                        tresult.rows_read += _load_file(table, spool, key=f["key"])
+                    with spool:
+                        if use_copy:
+                            tresult.rows_read += _copy_file(
+                                cursor, table, spool, key=f["key"], staging=staging
+                            )
+                        else:
+                            with _keep_timestamps(model):
+                                tresult.rows_read += _load_file(
+                                    table, spool, key=f["key"]
+                                )
                     tresult.files += 1
+                if use_copy:
+                    _insert_staged(cursor, table, staging=staging)
         except Exception as exc:
             tresult.status = "error"
             tresult.error = (
