@@ -202,6 +202,32 @@ class DailyOrderRollup(models.Model):
         return f"{self.day} {self.status}: {self.orders}"
 
 
+class DailyProductRollup(models.Model):
+    """
+    Sales of one product on one local day, from the lines of placed (not
+    cancelled) orders, by the day the order was placed. `orders` counts the
+    orders containing the product; an order has one day, so it adds up across
+    days. `product_id` is a plain number, not a key: a deleted product's past
+    sales stay until its days are rebuilt.
+    """
+
+    day = models.DateField()
+    product_id = models.BigIntegerField()
+    units = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    orders = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "product_id"], name="daily_product_cell"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} product {self.product_id}: {self.units}"
+
+
 class RollupMark(models.Model):
     """When a daily rollup was last built, so the next run knows what changed."""
 

@@ -41,6 +41,7 @@ from .forms import shop_tz
 from .models import (
     CustomerStats,
     DailyOrderRollup,
+    DailyProductRollup,
     DailySearchRollup,
     DailySessionRollup,
     DailyVisitorCount,
@@ -482,7 +483,8 @@ def product_performance(
     *, start: dt.datetime, end: dt.datetime, limit: int = 50
 ) -> list[dict]:
     """
-    Views and add-to-carts (rollups) with orders and revenue (order lines).
+    Views and add-to-carts (hourly rollups) with orders, units and revenue
+    (daily product rollups, from the lines of placed orders).
 
     Sorted by views, then revenue; add-to-cart rate = adds ÷ views and
     conversion = orders containing the product ÷ views.
@@ -493,20 +495,12 @@ def product_performance(
         start=start,
         end=end,
     )
+    first, last = _days(start, end)
     sales = {
         row["product_id"]: row
-        for row in OrderLine.objects.filter(
-            order__created_at__gte=start,
-            order__created_at__lt=end,
-            product__isnull=False,
-        )
-        .exclude(order__status=Order.Status.CANCELLED)
+        for row in DailyProductRollup.objects.filter(day__gte=first, day__lte=last)
         .values("product_id")
-        .annotate(
-            orders=Count("order_id", distinct=True),
-            units=Sum("quantity"),
-            revenue=Sum("line_total"),
-        )
+        .annotate(orders=Sum("orders"), units=Sum("units"), revenue=Sum("revenue"))
         .order_by()
     }
     ids = {int(key) for key in behaviour if key.isdigit()} | set(sales)

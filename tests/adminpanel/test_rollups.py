@@ -1,7 +1,8 @@
 """The daily rollups against raw sessions, events and orders, and reruns."""
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
+from decimal import Decimal
 
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -9,6 +10,7 @@ from django.utils import timezone
 from adminpanel.forms import shop_tz
 from adminpanel.models import (
     DailyOrderRollup,
+    DailyProductRollup,
     DailySearchRollup,
     DailySessionRollup,
     DailyVisitorCount,
@@ -16,7 +18,7 @@ from adminpanel.models import (
 )
 from adminpanel.rollups import daily_rollups_build, daily_rollups_refresh
 from analytics.models import Event, SessionSummary
-from shop.models import Order
+from shop.models import Order, OrderLine
 
 
 def _day(moment):
@@ -35,6 +37,7 @@ def _snapshot():
             DailySessionRollup,
             DailySearchRollup,
             DailyOrderRollup,
+            DailyProductRollup,
             DailyVisitorCount,
         )
     }
@@ -101,9 +104,57 @@ def test_daily_orders_equal_raw_counts(shop_data):
     )
 
 
+def _raw_product_sales() -> dict:
+    cells = defaultdict(lambda: {"units": 0, "revenue": Decimal("0"), "orders": set()})
+    for line in OrderLine.objects.select_related("order"):
+        if line.product_id is None or line.order.status == Order.Status.CANCELLED:
+            continue
+        cell = cells[(_day(line.order.created_at), line.product_id)]
+        cell["units"] += line.quantity
+        cell["revenue"] += line.line_total
+        cell["orders"].add(line.order_id)
+    return {
+        key: (c["units"], c["revenue"], len(c["orders"])) for key, c in cells.items()
+    }
+
+
+def _rolled_product_sales() -> dict:
+    return {
+        (c.day, c.product_id): (c.units, c.revenue, c.orders)
+        for c in DailyProductRollup.objects.all()
+    }
+
+
+def test_daily_product_sales_equal_raw_order_lines(shop_data):
+    raw = _raw_product_sales()
+    assert raw and any(
+        o.status == Order.Status.CANCELLED for o in Order.objects.all()
+    )  # the shop has cancelled orders to leave out
+    assert _rolled_product_sales() == raw
+
+
+def test_refresh_rerolls_product_sales_of_a_cancelled_order(shop_data):
+    daily_rollups_refresh()
+    line = (
+        OrderLine.objects.select_related("order")
+        .filter(order__created_at__lt=timezone.now() - dt.timedelta(days=10))
+        .exclude(order__status=Order.Status.CANCELLED)
+        .first()
+    )
+    key = (_day(line.order.created_at), line.product_id)
+    before = _rolled_product_sales()[key]
+    line.order.status = Order.Status.CANCELLED
+    line.order.save()
+    daily_rollups_refresh()
+    after = _rolled_product_sales()
+    assert after == _raw_product_sales()
+    assert after.get(key, (0, Decimal("0"), 0))[0] == before[0] - line.quantity
+
+
 def test_rebuilding_is_idempotent(shop_data, today):
     before = _snapshot()
     assert before["DailySessionRollup"] and before["DailyOrderRollup"]
+    assert before["DailyProductRollup"]
     daily_rollups_build(first=today - dt.timedelta(days=120), last=today)
     assert _snapshot() == before
     daily_rollups_build(first=today - dt.timedelta(days=3), last=today)
