@@ -1,6 +1,8 @@
 import datetime as dt
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -287,3 +289,37 @@ def test_round_trip_into_a_new_database(s3, shop_data, moto_s3_url, tmp_path):
         len(original) == 5 * 5 + 4
     )  # 5 days x 5 tables, 1 user, category, product, variant
     assert restored == original
+
+
+def test_an_excel_archive_with_a_bom_restores_the_same_rows(s3, shop_data):
+    archive_run(excel=True)
+    Event.objects.all().delete()
+    Order.objects.all().delete()
+    result = restore_run()
+    assert result.ok
+    assert Event.objects.count() == 3 and OrderLine.objects.count() == 3
+    assert Order.objects.get(created_at=at(0)).full_name == "Zoë Ünïcode"
+
+
+def test_a_bad_value_in_a_checksummed_file_stops_its_table_naming_the_line(
+    s3, shop_data
+):
+    client, _ = s3
+    archive_run()
+    info = info_load(bucket="test-archive", prefix="archive")
+    entry = info["tables"]["events"]["files"][f"events/dt={today()}/part.csv"]
+    body = client.get_object(Bucket="test-archive", Key=entry["key"])["Body"].read()
+    assert body.count(b",false,") == 1  # is_bot
+    bad = body.replace(b",false,", b",maybe,")
+    client.put_object(Bucket="test-archive", Key=entry["key"], Body=bad)
+    # Record the new checksum, so that only the value itself is wrong.
+    entry["md5"] = hashlib.md5(bad, usedforsecurity=False).hexdigest()
+    client.put_object(
+        Bucket="test-archive", Key="archive/archive_info.json", Body=json.dumps(info)
+    )
+    Event.objects.all().delete()
+    result = restore_run()
+    failed = {t.name: t.error for t in result.tables if t.status == "error"}
+    assert list(failed) == ["events"]
+    assert re.search(r"events/dt=.*/part\.csv.*line 2", failed["events"], re.S)
+    assert Event.objects.count() == 0
