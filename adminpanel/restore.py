@@ -247,7 +247,12 @@ def _insert_staged(cursor, table, *, staging: str) -> None:
 
 @contextmanager
 def _keep_timestamps(model):
-    """Let archived auto_now values through instead of stamping the load time."""
+    """
+    Let archived auto_now values through instead of stamping the load time.
+
+    It changes the model's fields for the whole process, so it is only for
+    the ORM path (SQLite); PostgreSQL's COPY path never needs it.
+    """
     stamped = [
         f
         for f in model._meta.concrete_fields
