@@ -48,11 +48,13 @@ run: export DJANGO_DEBUG ?= 1
 run: seed static ## Set up, load the demo store and serve it on http://127.0.0.1:8000
 	@echo ""
 	@echo "  The shop is at      http://$(HOST):$(PORT)/"
+	@echo "  Staff dashboards:   http://$(HOST):$(PORT)/dashboard/ (sign in as the staff demo account printed below)"
 	@echo "  Django admin is at  http://$(HOST):$(PORT)/admin/"
 	@echo ""
-	@# Starts moto's server beside runserver unless AWS_ENDPOINT_URL is set;
-	@# it stops with runserver (Ctrl-C).
-	$(PY) manage.py aws_local -- $(PY) manage.py runserver $(HOST):$(PORT)
+	@# Starts moto's server (unless AWS_ENDPOINT_URL is set) and the periodic
+	@# jobs (rollups every minute) beside runserver; all stop with it (Ctrl-C).
+	$(PY) manage.py aws_local -- sh -c '$(PY) manage.py run_jobs --loop -v0 & jobs=$$!; \
+	  trap "kill $$jobs 2>/dev/null" EXIT INT TERM; $(PY) manage.py runserver $(HOST):$(PORT)'
 
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
 test: static ## Set up and run the whole test suite
