@@ -95,9 +95,10 @@ class TrackingContext:
         now = datetime.now(UTC)
         user_agent = meta.get("HTTP_USER_AGENT", "")[:512]
         referrer = tracking.url_scrub(meta.get("HTTP_REFERER", ""))
+        # request.GET parses the query string; most page views have none.
         utm = (
             tracking.utm_parse(request.GET)
-            if request.GET
+            if meta.get("QUERY_STRING")
             else dict.fromkeys(tracking.UTM_KEYS, "")
         )
         host = meta.get("HTTP_HOST", "")

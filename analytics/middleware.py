@@ -40,25 +40,22 @@ class ClickstreamMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
-        finally:
-            context_deactivate(token)
-        try:
-            if (
-                request.method == "GET"
-                and not request.path.startswith(self.skip)
-                and response.get("Content-Type", "").startswith("text/html")
-            ):
-                context_token = context_activate(ctx)
-                try:
+            # Still inside the context: the page_view inherits it.
+            try:
+                if (
+                    request.method == "GET"
+                    and not request.path.startswith(self.skip)
+                    and response.get("Content-Type", "").startswith("text/html")
+                ):
                     event_record(
                         name="page_view",
                         status_code=response.status_code,
                         duration_ms=int((time.perf_counter() - started) * 1000),
                     )
-                finally:
-                    context_deactivate(context_token)
-            if ctx._base:
-                ctx.set_cookies(response)
-        except Exception:
-            logger.exception("analytics: page_view not recorded")
+                if ctx._base:
+                    ctx.set_cookies(response)
+            except Exception:
+                logger.exception("analytics: page_view not recorded")
+        finally:
+            context_deactivate(token)
         return response

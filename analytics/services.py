@@ -26,6 +26,7 @@ from django.core import mail
 from django.db import DataError, connections
 from django.utils.module_loading import import_string
 
+from . import tracking
 from .context import context_current
 from .useragent import useragent_parse
 
@@ -340,9 +341,12 @@ def event_record(*, name: str, **fields) -> None:
             match = request.resolver_match
             if match is not None:
                 event["route"] = match.view_name
-        event.update((k, v) for k, v in fields.items() if k in RECORDABLE)
+        if fields.keys() <= RECORDABLE:
+            event.update(fields)
+        else:
+            event.update((k, v) for k, v in fields.items() if k in RECORDABLE)
         event["name"] = name
-        event.setdefault("event_id", uuid.uuid4())
+        # A missing event_id is drawn by the flusher (events_prepare).
         event.setdefault("occurred_at", datetime.now(UTC))
         recorder_get().add(event)
     except Exception:
@@ -410,9 +414,10 @@ def _bounded_properties(value) -> dict:
     return json.loads(raw)
 
 
-def _event_prepare(event: dict) -> dict:
-    from . import tracking
+_TEXT_LIMIT_ITEMS = tuple(TEXT_LIMITS.items())
 
+
+def _event_prepare(event: dict) -> dict:
     ua = event.pop("_ua", None)
     host = event.pop("_host", None)
     if ua is not None:
@@ -429,9 +434,22 @@ def _event_prepare(event: dict) -> dict:
             host=host,
         )
     event["path"] = tracking.url_scrub(str(event.get("path") or ""))
-    for key, limit in TEXT_LIMITS.items():
-        value = event.get(key)
-        event[key] = "" if value is None else _clean_text(str(value))[:limit]
+    texts = [
+        "" if (value := event.get(key)) is None else str(value)
+        for key, _ in _TEXT_LIMIT_ITEMS
+    ]
+    # One check for the whole row: NULs and lone surrogates are rare, so
+    # the fields are cleaned one by one only when the row holds any.
+    joined = "".join(texts)
+    clean = "\x00" not in joined and joined.isascii()
+    if not clean:
+        try:
+            joined.encode("utf-8")
+            clean = "\x00" not in joined
+        except UnicodeEncodeError:
+            pass
+    for (key, limit), value in zip(_TEXT_LIMIT_ITEMS, texts, strict=True):
+        event[key] = (value if clean else _clean_text(value))[:limit]
     event["properties"] = _bounded_properties(event.get("properties"))
     value = event.get("value")
     if value is not None:
@@ -439,7 +457,9 @@ def _event_prepare(event: dict) -> dict:
             event["value"] = Decimal(str(value)).quantize(Decimal("0.01"))
         except (InvalidOperation, ValueError):
             event["value"] = None
-    if not isinstance(event["event_id"], uuid.UUID):
+    if "event_id" not in event:
+        event["event_id"] = uuid.uuid4()
+    elif not isinstance(event["event_id"], uuid.UUID):
         event["event_id"] = uuid.UUID(str(event["event_id"]))
     event["is_bot"] = bool(event.get("is_bot"))
     return event

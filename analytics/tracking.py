@@ -9,7 +9,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
+from datetime import time as dtime
+from urllib.parse import (
+    parse_qsl,
+    quote_plus,
+    unquote_plus,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -141,7 +149,14 @@ class SessionState:
         if not raw or len(raw) > 1500:
             return None
         try:
-            data = dict(parse_qsl(raw, keep_blank_values=True))
+            # What parse_qsl() gives for the cookie dump() writes, without
+            # its per-pair overhead: this runs on every tracked request.
+            data = {}
+            for pair in raw.split("&"):
+                key, _, value = pair.partition("=")
+                if "%" in value or "+" in value:
+                    value = unquote_plus(value)
+                data[key] = value
             return cls(
                 session_id=data["s"][:64],
                 last_seen=int(data["t"]),
@@ -153,6 +168,24 @@ class SessionState:
             )
         except (KeyError, ValueError):
             return None
+
+
+# The local day last looked up: (time zone, start, end) in epoch seconds.
+_day = ("", 0.0, 0.0)
+
+
+def _local_day(*, ts: float, zone_name: str) -> tuple[float, float]:
+    """The bounds [start, end) of the local day holding `ts`, in epoch seconds."""
+    global _day
+    name, start, end = _day
+    if name == zone_name and start <= ts < end:
+        return start, end
+    zone = ZoneInfo(zone_name)
+    day = datetime.fromtimestamp(ts, zone).date()
+    start = datetime.combine(day, dtime.min, tzinfo=zone).timestamp()
+    end = datetime.combine(day + timedelta(days=1), dtime.min, tzinfo=zone).timestamp()
+    _day = (zone_name, start, end)
+    return start, end
 
 
 def session_continues(
@@ -167,11 +200,11 @@ def session_continues(
     """
     if state is None:
         return False
-    timeout = settings.ANALYTICS_SESSION_TIMEOUT
-    last = datetime.fromtimestamp(state.last_seen, tz=now.tzinfo)
-    if now - last > timedelta(seconds=timeout) or now < last - timedelta(minutes=5):
+    now_ts = now.timestamp()
+    last = state.last_seen
+    if now_ts - last > settings.ANALYTICS_SESSION_TIMEOUT or now_ts < last - 300:
         return False
-    zone = ZoneInfo(settings.TIME_ZONE)
-    if last.astimezone(zone).date() != now.astimezone(zone).date():
+    start, end = _local_day(ts=now_ts, zone_name=settings.TIME_ZONE)
+    if not start <= last < end:
         return False
     return not (campaign and campaign != state.campaign)
