@@ -90,15 +90,24 @@ def middleware_overhead(path="/", cookie=""):
     # (which would otherwise add a CSRF token to one side only). "on" is a
     # returning visitor in an open session; "off" declined, and with
     # ANALYTICS_PRIVATE_MODE=off nothing is recorded for them.
-    session = f"s=benchsession0001&t={int(time.time())}&ch=direct"
     ua = "User-Agent: Mozilla/5.0 Chrome/130"
-    on = [
-        f"Cookie: {cookie}nw_consent=granted; nw_vid=benchvisitor0001; nw_sess={session}",
-        ua,
-    ]
-    off = [f"Cookie: {cookie}nw_consent=denied", ua]
-    wrk(url, headers=on)  # warm caches and connections
-    wrk(url, headers=off)
+
+    def on():
+        # A browser keeps the session cookie the server rewrites (at most
+        # once a minute); wrk replays one header, so the cookie is stamped
+        # afresh for each run (shorter than a minute) as a browser's would be.
+        session = f"s=benchsession0001&t={int(time.time())}&ch=direct"
+        return [
+            f"Cookie: {cookie}nw_consent=granted; nw_vid=benchvisitor0001; "
+            f"nw_sess={session}",
+            ua,
+        ]
+
+    def off():
+        return [f"Cookie: {cookie}nw_consent=denied", ua]
+
+    wrk(url, headers=on())  # warm caches and connections
+    wrk(url, headers=off())
     results = {"on": [], "off": []}
     # Interleaved rounds, alternating which goes first, so that load from
     # elsewhere on the machine hits both sides alike; the ratio and the
@@ -106,7 +115,7 @@ def middleware_overhead(path="/", cookie=""):
     for i in range(ROUNDS):
         order = (("off", off), ("on", on)) if i % 2 == 0 else (("on", on), ("off", off))
         for mode, headers in order:
-            results[mode].append(wrk(url, headers=headers))
+            results[mode].append(wrk(url, headers=headers()))
     ratios = [a[0] / b[0] for a, b in zip(results["on"], results["off"], strict=True)]
     added = [a[1] - b[1] for a, b in zip(results["on"], results["off"], strict=True)]
     print(
