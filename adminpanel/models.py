@@ -208,7 +208,8 @@ class DailyProductRollup(models.Model):
     cancelled) orders, by the day the order was placed. `orders` counts the
     orders containing the product; an order has one day, so it adds up across
     days. `product_id` is a plain number, not a key: a deleted product's past
-    sales stay until its days are rebuilt.
+    sales stay until its days are rebuilt. `views` and `add_to_carts` are the
+    product's hourly rollup cells summed over the local day.
     """
 
     day = models.DateField()
@@ -216,6 +217,8 @@ class DailyProductRollup(models.Model):
     units = models.PositiveIntegerField(default=0)
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     orders = models.PositiveIntegerField(default=0)
+    views = models.PositiveIntegerField(default=0)
+    add_to_carts = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

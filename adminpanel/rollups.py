@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.models import Event, SessionSummary
+from analytics.models import Event, HourlyRollup, SessionSummary
 from shop.models import Order, OrderLine
 
 from .forms import shop_tz
@@ -259,25 +259,44 @@ def _orders_build(first: dt.date, last: dt.date) -> dict:
 
 
 def _products_build(first: dt.date, last: dt.date) -> dict:
-    """Units, revenue and orders per product and day, from placed orders' lines."""
+    """
+    Per product and local day: units, revenue and orders from placed orders'
+    lines, and views and add-to-carts from the hourly rollups.
+    """
     start, end = _bounds(first, last)
     DailyProductRollup.objects.filter(day__gte=first, day__lte=last).delete()
     sql = f"""
         INSERT INTO {DailyProductRollup._meta.db_table}
-            (day, product_id, units, revenue, orders)
-        SELECT day, product_id, SUM(quantity), SUM(line_total),
-               COUNT(DISTINCT order_id)
+            (day, product_id, units, revenue, orders, views, add_to_carts)
+        SELECT day, product_id, SUM(units), SUM(revenue), SUM(orders),
+               SUM(views), SUM(adds)
         FROM (
-            SELECT {_day_sql("o.created_at")} AS day, l.product_id, l.quantity,
-                   l.line_total, l.order_id
-            FROM {OrderLine._meta.db_table} l
-            JOIN {Order._meta.db_table} o ON o.id = l.order_id
-            WHERE o.created_at >= %s AND o.created_at < %s AND o.status <> %s
-              AND l.product_id IS NOT NULL
-        ) x
+            SELECT day, product_id, SUM(quantity) AS units,
+                   SUM(line_total) AS revenue, COUNT(DISTINCT order_id) AS orders,
+                   0 AS views, 0 AS adds
+            FROM (
+                SELECT {_day_sql("o.created_at")} AS day, l.product_id, l.quantity,
+                       l.line_total, l.order_id
+                FROM {OrderLine._meta.db_table} l
+                JOIN {Order._meta.db_table} o ON o.id = l.order_id
+                WHERE o.created_at >= %s AND o.created_at < %s AND o.status <> %s
+                  AND l.product_id IS NOT NULL
+            ) x
+            GROUP BY day, product_id
+            UNION ALL
+            SELECT {_day_sql("r.hour")} AS day, CAST(r.key AS BIGINT) AS product_id,
+                   0, 0, 0,
+                   SUM(CASE WHEN r.metric = 'product_views' THEN r.value ELSE 0 END),
+                   SUM(CASE WHEN r.metric = 'add_to_carts' THEN r.value ELSE 0 END)
+            FROM {HourlyRollup._meta.db_table} r
+            WHERE r.dimension = 'product'
+              AND r.metric IN ('product_views', 'add_to_carts')
+              AND r.hour >= %s AND r.hour < %s
+            GROUP BY 1, 2
+        ) u
         GROUP BY day, product_id
     """
-    params = [_p(start), _p(end), Order.Status.CANCELLED.value]
+    params = [_p(start), _p(end), Order.Status.CANCELLED.value, _p(start), _p(end)]
     return {"product_cells": _execute(sql, params)}
 
 

@@ -483,34 +483,34 @@ def product_performance(
     *, start: dt.datetime, end: dt.datetime, limit: int = 50
 ) -> list[dict]:
     """
-    Views and add-to-carts (hourly rollups) with orders, units and revenue
-    (daily product rollups, from the lines of placed orders).
+    Views, add-to-carts, orders, units and revenue per product, from the
+    daily product rollups (views and adds from the hourly rollups, sales from
+    the lines of placed orders).
 
     Sorted by views, then revenue; add-to-cart rate = adds ÷ views and
     conversion = orders containing the product ÷ views.
     """
-    behaviour = rollup_breakdown(
-        metrics=["product_views", "add_to_carts"],
-        dimension="product",
-        start=start,
-        end=end,
-    )
     first, last = _days(start, end)
     sales = {
         row["product_id"]: row
         for row in DailyProductRollup.objects.filter(day__gte=first, day__lte=last)
         .values("product_id")
-        .annotate(orders=Sum("orders"), units=Sum("units"), revenue=Sum("revenue"))
+        .annotate(
+            orders=Sum("orders"),
+            units=Sum("units"),
+            revenue=Sum("revenue"),
+            views=Sum("views"),
+            add_to_carts=Sum("add_to_carts"),
+        )
         .order_by()
     }
-    ids = {int(key) for key in behaviour if key.isdigit()} | set(sales)
+    ids = set(sales)
     names = dict(Product.objects.filter(pk__in=ids).values_list("pk", "name"))
     rows = []
     for pk in ids:
-        seen = behaviour.get(str(pk), {})
-        sold = sales.get(pk, {})
-        views = int(seen.get("product_views", 0))
-        adds = int(seen.get("add_to_carts", 0))
+        sold = sales[pk]
+        views = int(sold.get("views") or 0)
+        adds = int(sold.get("add_to_carts") or 0)
         orders = sold.get("orders", 0)
         rows.append(
             {

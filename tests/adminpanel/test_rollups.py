@@ -122,7 +122,23 @@ def _rolled_product_sales() -> dict:
     return {
         (c.day, c.product_id): (c.units, c.revenue, c.orders)
         for c in DailyProductRollup.objects.all()
+        if c.units or c.orders
     }
+
+
+def test_daily_product_views_and_adds_equal_raw_events(shop_data):
+    raw = Counter()
+    for event in Event.objects.filter(
+        is_bot=False, name__in=["product_view", "add_to_cart"], product_id__isnull=False
+    ):
+        raw[(_day(event.occurred_at), event.product_id, event.name)] += 1
+    rolled = Counter()
+    for cell in DailyProductRollup.objects.all():
+        if cell.views:
+            rolled[(cell.day, cell.product_id, "product_view")] = cell.views
+        if cell.add_to_carts:
+            rolled[(cell.day, cell.product_id, "add_to_cart")] = cell.add_to_carts
+    assert raw and rolled == raw
 
 
 def test_daily_product_sales_equal_raw_order_lines(shop_data):
