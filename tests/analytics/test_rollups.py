@@ -146,6 +146,12 @@ def test_session_summary_matches_its_events(demo):
         ("2026-03-02 23:50", "2026-03-03 00:05", "", False),  # local midnight
         ("2026-03-02 10:00", "2026-03-02 10:05", "spring", True),  # same campaign
         ("2026-03-02 10:00", "2026-03-02 10:05", "summer", False),  # new campaign
+        # Summer time: London's midnight is 23:00 UTC.
+        ("2026-07-02 22:50", "2026-07-02 23:05", "", False),
+        ("2026-07-02 23:05", "2026-07-02 23:20", "", True),
+        ("2026-07-02 22:30", "2026-07-02 22:59", "", True),
+        ("2026-03-02 10:10", "2026-03-02 10:05", "", True),  # clock skew up to 5 min
+        ("2026-03-02 10:10", "2026-03-02 10:04:59", "", False),  # too early
     ],
 )
 def test_session_boundaries(settings, last, now, campaign, continues):
@@ -157,6 +163,21 @@ def test_session_boundaries(settings, last, now, campaign, continues):
         campaign="spring",
     )
     assert session_continues(state=state, now=at, campaign=campaign) is continues
+
+
+def test_session_state_survives_its_cookie():
+    state = SessionState(
+        session_id="Ab_-09",
+        last_seen=1_780_000_000,
+        channel="social",
+        source="news letter&co=1",
+        medium="e%mail+x",
+        campaign="été 50%",
+        referrer="https://example.com/?q=a&b=c#top",
+    )
+    assert SessionState.load(state.dump()) == state
+    assert SessionState.load("s=x&t=not-a-number") is None
+    assert SessionState.load("t=1") is None
 
 
 def test_prune_refuses_unarchived_days_then_deletes_in_batches(
