@@ -105,3 +105,20 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
     unit_price = Decimal("20.00")
     quantity = 2
     line_total = Decimal("40.00")
+
+
+def checkout_details(**overrides):
+    """What a guest types at checkout, as the services take it."""
+    from shop.services import CheckoutDetails
+
+    values = {
+        "email": "guest@example.com",
+        "full_name": "Grace Guest",
+        "address_line1": "1 High Street",
+        "city": "Leeds",
+        "postcode": "LS1 4AP",
+        "country": "GB",
+        "shipping_method": "standard",
+        "payment_method": "cod",
+    }
+    return CheckoutDetails(**(values | overrides))

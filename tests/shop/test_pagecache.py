@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.pagecache import CSRF_PLACEHOLDER
+from tests.factories import checkout_details
 
 pytestmark = pytest.mark.django_db
 
@@ -46,16 +47,7 @@ def test_an_order_updates_the_stock_on_a_cached_product_page(
     with django_capture_on_commit_callbacks(execute=True):
         services.order_place(
             cart=cart,
-            details=services.CheckoutDetails(
-                email="a@example.com",
-                full_name="A B",
-                address_line1="1 Road",
-                city="Leeds",
-                postcode="LS1 4AP",
-                country="GB",
-                shipping_method="standard",
-                payment_method="cod",
-            ),
+            details=checkout_details(),
             checkout_token="stock-" + "x" * 20,
         )
     page = Client().get(product.get_absolute_url()).content.decode()

@@ -11,20 +11,11 @@ from django.utils import timezone
 from shop import services
 from shop.cache import catalogue_version
 from shop.models import Cart, CartLine, Order, ProductVariant
-from tests.factories import VariantFactory
+from tests.factories import VariantFactory, checkout_details
 
 
 def details():
-    return services.CheckoutDetails(
-        email="tab@example.com",
-        full_name="Tab Shopper",
-        address_line1="1 High Street",
-        city="Leeds",
-        postcode="LS1 4AP",
-        country="GB",
-        shipping_method="standard",
-        payment_method="cod",
-    )
+    return checkout_details(email="tab@example.com", full_name="Tab Shopper")
 
 
 def run_together(*targets):

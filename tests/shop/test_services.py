@@ -6,23 +6,18 @@ from django.db import IntegrityError, transaction
 
 from shop import services
 from shop.models import Cart, CartLine, Order, Product, ProductVariant
-from tests.factories import ProductFactory, UserFactory, VariantFactory
+from tests.factories import (
+    ProductFactory,
+    UserFactory,
+    VariantFactory,
+    checkout_details,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def details(**overrides):
-    values = {
-        "email": "Guest@Example.com",
-        "full_name": "Grace Guest",
-        "address_line1": "1 High Street",
-        "city": "Leeds",
-        "postcode": "LS1 4AP",
-        "country": "GB",
-        "shipping_method": "standard",
-        "payment_method": "cod",
-    }
-    return services.CheckoutDetails(**(values | overrides))
+    return checkout_details(**({"email": "Guest@Example.com"} | overrides))
 
 
 @pytest.fixture
@@ -92,7 +87,9 @@ def test_order_place_snapshots_lines_decrements_stock_and_empties_cart(
     services.cart_add(cart=cart, variant=variant, quantity=3)
 
     with django_capture_on_commit_callbacks(execute=True):
-        order = services.order_place(cart=cart, details=details(), checkout_token="t" * 20)
+        order = services.order_place(
+            cart=cart, details=details(), checkout_token="t" * 20
+        )
 
     variant.refresh_from_db()
     assert variant.stock == 7
@@ -117,7 +114,10 @@ def test_order_place_snapshots_lines_decrements_stock_and_empties_cart(
     ProductVariant.objects.filter(pk=variant.pk).update(price=Decimal("99.00"))
     Product.objects.filter(pk=variant.product_id).update(name="Renamed")
     line.refresh_from_db()
-    assert (line.unit_price, line.product_name) == (Decimal("20.00"), variant.product.name)
+    assert (line.unit_price, line.product_name) == (
+        Decimal("20.00"),
+        variant.product.name,
+    )
 
 
 def test_order_place_with_the_same_token_returns_the_same_order(cart, variant):
