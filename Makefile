@@ -62,8 +62,8 @@ test: static ## Set up and run the whole test suite
 
 check: venv ## Lint, system checks and missing migrations
 	$(VENV)/bin/ruff check .
-	DJANGO_SECRET_KEY=check $(PY) manage.py check
-	DJANGO_SECRET_KEY=check $(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
 
 lint: venv ## Lint with ruff
 	$(VENV)/bin/ruff check .

@@ -7,3 +7,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_asgi_application()
+
+from config.checks import serving_allowed  # noqa: E402  (needs settings loaded)
+
+serving_allowed()

@@ -20,11 +20,12 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # Core
 # ---------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# Only development may fall back to a throwaway key; production must set one.
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY",
-    default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET,
-)
+# Without DJANGO_SECRET_KEY, management commands (migrate, makemigrations,
+# collectstatic, check) still run on a throwaway key, but serving refuses to
+# start unless DEBUG is on (config/wsgi.py, config/asgi.py) and
+# `check --deploy` reports it (config/checks.py).
+SECRET_KEY_MISSING = not env("DJANGO_SECRET_KEY", default="")
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or "django-insecure-dev-only-key"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

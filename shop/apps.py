@@ -6,4 +6,6 @@ class ShopConfig(AppConfig):
     verbose_name = "Shop"
 
     def ready(self):
+        import config.checks  # noqa: F401  (registers the project's checks)
+
         from . import receivers  # noqa: F401

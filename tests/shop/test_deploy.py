@@ -42,7 +42,9 @@ def test_check_deploy_reports_nothing_with_production_values():
 
 
 def test_check_deploy_flags_debug_and_a_weak_key():
-    result = run_check(PRODUCTION_ENV | {"DJANGO_DEBUG": "true", "DJANGO_SECRET_KEY": "short"})
+    result = run_check(
+        PRODUCTION_ENV | {"DJANGO_DEBUG": "true", "DJANGO_SECRET_KEY": "short"}
+    )
     assert result.returncode != 0
     assert "security.W018" in result.stderr  # DEBUG on
     assert "security.W009" in result.stderr  # weak SECRET_KEY
@@ -75,3 +77,27 @@ def test_forwarded_headers_are_trusted_only_when_told_to():
     assert read_settings(base) == ["None", "False", "True"]
     told = read_settings(PRODUCTION_ENV)
     assert told == ["('HTTP_X_FORWARDED_PROTO',", "'https')", "True", "True"]
+
+
+def test_serving_refuses_without_a_secret_key_but_commands_still_run():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    served = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode != 0
+    assert "Set the DJANGO_SECRET_KEY environment variable" in served.stderr
+    command = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert command.returncode == 0, command.stderr
