@@ -199,9 +199,12 @@ def _quote_problem_column(text: str, header: list[str]) -> str:
 
 
 def _csv_rows(
-    source: _Source, errors: ErrorLog
+    source: _Source, errors: ErrorLog, *, required: list[str]
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line, row) for each CSV record; log structural errors."""
+    """
+    Yield (line, row) for each CSV record after the header; log structural
+    errors. Yields nothing when the header lacks a `required` column.
+    """
     raw_lines: list[str] = []
 
     def feed():
@@ -221,7 +224,8 @@ def _csv_rows(
                 f"line 1: the header cannot be read ({exc})"
             ) from None
         header = [h.strip() for h in header]
-        yield 1, {"__header__": header}
+        if not _check_header(header, required, errors):
+            return
         while True:
             start = source.line + 1
             raw_lines.clear()
@@ -399,13 +403,7 @@ def _native_records(source, errors, skip) -> Iterator[ProductRecord]:
     """One row per variant; a product's rows are consecutive (see the docs)."""
     current: ProductRecord | None = None
     bad_handles: set[str] = set()
-    for line, data in _csv_rows(source, errors):
-        if line == 1:
-            if not _check_header(
-                data["__header__"], ["product", "sku", "price"], errors
-            ):
-                return
-            continue
+    for line, data in _csv_rows(source, errors, required=["product", "sku", "price"]):
         if line in skip:
             continue
         row = _Row(line, data, errors)
@@ -595,11 +593,7 @@ def _woo_records(source, errors, skip) -> Iterator[ProductRecord]:
     pending: dict[str, list[VariantRecord]] = {}  # variations before their parent
     pending_lines: dict[str, int] = {}
     current: ProductRecord | None = None
-    for line, data in _csv_rows(source, errors):
-        if line == 1:
-            if not _check_header(data["__header__"], WOO_REQUIRED, errors):
-                return
-            continue
+    for line, data in _csv_rows(source, errors, required=WOO_REQUIRED):
         if line in skip:
             continue
         row = _Row(line, data, errors)
@@ -701,11 +695,7 @@ def _shopify_records(source, errors, skip) -> Iterator[ProductRecord]:
     current: ProductRecord | None = None
     bad_handles: set[str] = set()
     option_names = ["", "", ""]
-    for line, data in _csv_rows(source, errors):
-        if line == 1:
-            if not _check_header(data["__header__"], SHOPIFY_REQUIRED, errors):
-                return
-            continue
+    for line, data in _csv_rows(source, errors, required=SHOPIFY_REQUIRED):
         if line in skip:
             continue
         row = _Row(line, data, errors)
