@@ -85,44 +85,9 @@ def _range_page(request, page: str):
 
 @require_GET
 @staff_required
-def overview(request):
-    return _range_page(request, "overview")
-
-
-@require_GET
-@staff_required
-def sales(request):
-    return _range_page(request, "sales")
-
-
-@require_GET
-@staff_required
-def products(request):
-    return _range_page(request, "products")
-
-
-@require_GET
-@staff_required
-def funnel(request):
-    return _range_page(request, "funnel")
-
-
-@require_GET
-@staff_required
-def traffic(request):
-    return _range_page(request, "traffic")
-
-
-@require_GET
-@staff_required
-def search(request):
-    return _range_page(request, "search")
-
-
-@require_GET
-@staff_required
-def customers(request):
-    return _range_page(request, "customers")
+def range_page(request, page: str):
+    """Any dashboard page driven by a date range (the URLconf names the page)."""
+    return _range_page(request, page)
 
 
 @require_GET
