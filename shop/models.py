@@ -22,7 +22,6 @@ class Category(models.Model):
     # The slugs from the root to this node, "a/b/c": lets a listing find all
     # descendants with one indexed prefix query instead of walking the tree.
     path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
-    depth = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["path", "position"]
@@ -37,11 +36,10 @@ class Category(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        # `path` and `depth` are derived from the parent chain, so they are
-        # kept here: the admin, loaders and seeders all save categories.
+        # `path` is derived from the parent chain, so it is kept here: the
+        # admin, loaders and seeders all save categories.
         old_path = self.path
         self.path = f"{self.parent.path}/{self.slug}" if self.parent else self.slug
-        self.depth = self.parent.depth + 1 if self.parent else 0
         super().save(*args, **kwargs)
         if old_path and old_path != self.path:
             for child in self.children.all():
@@ -56,6 +54,10 @@ class Category(models.Model):
             if node.pk == self.pk and self.pk is not None:
                 raise ValidationError({"parent": "A category cannot sit under itself."})
             node = node.parent
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/")
 
     def ancestors(self) -> list["Category"]:
         """From the root down to this category, for breadcrumbs."""
