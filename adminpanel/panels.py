@@ -206,9 +206,7 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
 
 def products_panel(*, rng: DateRange, now: dt.datetime) -> dict:
     performance = s.product_performance(start=rng.start, end=rng.end, limit=0)
-    weak = [
-        r for r in performance if r["views"] >= 20 and (r["conversion"] or 0) <= 0.01
-    ][:20]
+    weak = s.products_viewed_not_bought(performance=performance)
     stock = s.stock_alerts()
     columns = [
         ("Product", "name", "text"),

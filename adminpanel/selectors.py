@@ -69,11 +69,6 @@ def _ratio(numerator, denominator) -> float | None:
     return float(numerator or 0) / float(denominator)
 
 
-def _dt_param(value: dt.datetime):
-    """A datetime as the database driver wants it in raw SQL."""
-    return connection.ops.adapt_datetimefield_value(value)
-
-
 def _fetch(sql: str, params: Iterable) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
@@ -388,24 +383,6 @@ def rollup_series(
     )
 
 
-def rollup_breakdown(
-    *, metrics: list[str], dimension: str, start: dt.datetime, end: dt.datetime
-) -> dict[str, dict[str, Decimal]]:
-    """{key: {metric: total}} for one dimension over the range."""
-    table: dict[str, dict[str, Decimal]] = {}
-    rows = (
-        _rollups(metrics=metrics, dimension=dimension, start=start, end=end)
-        .values("key", "metric")
-        .annotate(total=Sum("value"))
-        .order_by()
-    )
-    for row in rows:
-        table.setdefault(row["key"], dict.fromkeys(metrics, ZERO))[row["metric"]] = row[
-            "total"
-        ]
-    return table
-
-
 def cart_abandonment(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict:
     """
     Carts left with items and no order for 24 hours, against orders placed.
@@ -531,17 +508,18 @@ def product_performance(
 
 def products_viewed_not_bought(
     *,
-    start: dt.datetime,
-    end: dt.datetime,
+    performance: list[dict],
     min_views: int = 20,
     max_conversion: float = 0.01,
     limit: int = 20,
 ) -> list[dict]:
-    """Products seen often but rarely ordered: a price, photo or stock problem."""
-    rows = product_performance(start=start, end=end, limit=0)
+    """
+    From `product_performance` rows, products seen often but rarely ordered:
+    a price, photo or stock problem.
+    """
     weak = [
         r
-        for r in rows
+        for r in performance
         if r["views"] >= min_views and (r["conversion"] or 0) <= max_conversion
     ]
     return weak[:limit]

@@ -162,11 +162,6 @@ def home_sections() -> dict:
     }
 
 
-def category_tree() -> list[Category]:
-    """All categories in tree order (the admin and navigation use it)."""
-    return list(Category.objects.order_by("path"))
-
-
 def product_detail(*, slug: str) -> Product:
     """The product with variants and images, in three queries. Raises DoesNotExist."""
     return (
