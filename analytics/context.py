@@ -39,13 +39,6 @@ def context_deactivate(token) -> None:
     _current.reset(token)
 
 
-def client_ip(request) -> str:
-    # Used only inside hashes (cookieless visitor, rate limit), never stored.
-    # The left-most X-Forwarded-For entry is the client's to forge; see
-    # config/net.py (TRUSTED_PROXY_COUNT).
-    return net.client_ip(request)
-
-
 def privacy_requested(request) -> bool:
     """DNT, GPC or a declined (or, when required, missing) consent."""
     meta = request.META
@@ -112,7 +105,10 @@ class TrackingContext:
             # Cookieless: a daily-rotating salted hash; the flusher assigns
             # the session from a shared cache, off the request path.
             base["visitor_id"] = tracking.visitor_hash(
-                ip=client_ip(request), user_agent=user_agent, day=now.date().isoformat()
+                # The address only feeds this hash; it is never stored.
+                ip=net.client_ip(request),
+                user_agent=user_agent,
+                day=now.date().isoformat(),
             )
             base["session_id"] = ""
             base["_host"] = host

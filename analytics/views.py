@@ -9,9 +9,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from config.net import client_ip
+
 from . import services
 from .collect import CollectError, collect_parse
-from .context import CONSENT_COOKIE, VISITOR_COOKIE, client_ip
+from .context import CONSENT_COOKIE, VISITOR_COOKIE
 
 
 def _same_origin(request) -> bool:
