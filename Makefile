@@ -72,7 +72,7 @@ fmt: venv ## Format and fix with ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: venv static ## Run the storefront benchmark on the local PostgreSQL (the others: docs/benchmarks.md)
+bench: venv ## Run the storefront benchmark on the local PostgreSQL (the others: docs/benchmarks.md)
 	$(PY) bench/storefront.py
 
 clean: ## Remove the virtualenv, collected static files and caches
