@@ -10,6 +10,11 @@ class Event(models.Model):
 
     Product, variant, order and user are plain IDs rather than foreign keys:
     events outlive the rows they mention and are bulk-loaded with COPY.
+
+    Every index costs each of the many rows written, so the table keeps
+    three: the primary key, the unique `event_id` that drops duplicates,
+    and `occurred_at`, through which every reader (rollups, sessions,
+    realtime, archive, prune) takes its time range.
     """
 
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -17,7 +22,8 @@ class Event(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     client_time = models.DateTimeField(null=True, blank=True)
     visitor_id = models.CharField(max_length=64, blank=True)
-    session_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # No index of its own: sessions are read a time range at a time.
+    session_id = models.CharField(max_length=64, blank=True)
     user_id = models.BigIntegerField(null=True, blank=True)
     path = models.CharField(max_length=500, blank=True)
     route = models.CharField(max_length=100, blank=True)
@@ -47,9 +53,6 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [
-            models.Index(fields=["name", "occurred_at"]),
-        ]
 
     def __str__(self):
         return f"{self.name} {self.path}"
