@@ -16,6 +16,7 @@ from django.conf import settings
 from config import net
 
 from . import tracking
+from .conf import conf
 
 VISITOR_COOKIE = "nw_vid"
 SESSION_COOKIE = "nw_sess"
@@ -47,7 +48,11 @@ def privacy_requested(request) -> bool:
     consent = request.COOKIES.get(CONSENT_COOKIE)
     if consent == "denied":
         return True
-    return settings.ANALYTICS_REQUIRE_CONSENT and consent != "granted"
+    return conf().require_consent and consent != "granted"
+
+
+# What a page view without a query string carries: no campaign at all.
+_NO_UTM = dict.fromkeys(tracking.UTM_KEYS, "")
 
 
 class TrackingContext:
@@ -80,24 +85,23 @@ class TrackingContext:
         return self._base or None
 
     def _resolve(self) -> dict | None:
+        # Runs once for every tracked page view: kept to plain lookups, with
+        # the query string parsed only when there is one.
         request = self.request
         private = privacy_requested(request)
-        if private and settings.ANALYTICS_PRIVATE_MODE == "off":
+        if private and conf().private_mode == "off":
             return None
         meta = request.META
-        now = datetime.now(UTC)
         user_agent = meta.get("HTTP_USER_AGENT", "")[:512]
-        referrer = tracking.url_scrub(meta.get("HTTP_REFERER", ""))
-        # request.GET parses the query string; most page views have none.
-        utm = (
-            tracking.utm_parse(request.GET)
-            if meta.get("QUERY_STRING")
-            else dict.fromkeys(tracking.UTM_KEYS, "")
-        )
+        referrer = meta.get("HTTP_REFERER", "")
+        if referrer:
+            referrer = tracking.url_scrub(referrer)
+        utm = tracking.utm_parse(request.GET) if meta.get("QUERY_STRING") else _NO_UTM
         host = meta.get("HTTP_HOST", "")
+        language = meta.get("HTTP_ACCEPT_LANGUAGE", "")
         base = {
             "referrer": referrer,
-            "language": meta.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[0][:20],
+            "language": language.partition(",")[0][:20] if language else "",
             "country": meta.get("HTTP_CLOUDFRONT_VIEWER_COUNTRY", "")[:2].upper(),
             "_ua": user_agent,
         }
@@ -108,24 +112,25 @@ class TrackingContext:
                 # The address only feeds this hash; it is never stored.
                 ip=net.client_ip(request),
                 user_agent=user_agent,
-                day=now.date().isoformat(),
+                day=datetime.now(UTC).date().isoformat(),
             )
             base["session_id"] = ""
             base["_host"] = host
             base.update(utm)
             return base
         self.cookie_mode = True
-        visitor = request.COOKIES.get(VISITOR_COOKIE, "")
+        cookies = request.COOKIES
+        visitor = cookies.get(VISITOR_COOKIE, "")
         if (
             not (8 <= len(visitor) <= 64)
             or not visitor.replace("-", "").replace("_", "").isalnum()
         ):
             visitor = tracking.new_id()
             self.new_visitor = True
-        state = tracking.SessionState.load(request.COOKIES.get(SESSION_COOKIE))
-        if not tracking.session_continues(
-            state=state, now=now, campaign=utm["utm_campaign"]
-        ):
+        now = time.time()
+        campaign = utm["utm_campaign"]
+        state = tracking.SessionState.load(cookies.get(SESSION_COOKIE))
+        if not tracking.session_continues(state=state, now=now, campaign=campaign):
             state = tracking.SessionState(
                 session_id=tracking.new_id(),
                 last_seen=0,
@@ -137,26 +142,24 @@ class TrackingContext:
                 ),
                 source=utm["utm_source"],
                 medium=utm["utm_medium"],
-                campaign=utm["utm_campaign"],
+                campaign=campaign,
                 referrer=referrer,
             )
-        now_ts = int(time.time())
         # The session cookie is rewritten at most once a minute: activity is
         # kept to the minute, and most page views then set no cookie at all.
-        self.refresh_session = now_ts - state.last_seen >= SESSION_REFRESH_SECONDS
+        now = int(now)
+        self.refresh_session = now - state.last_seen >= SESSION_REFRESH_SECONDS
         if self.refresh_session:
-            state.last_seen = now_ts
+            state.last_seen = now
         self.session_state = state
-        base.update(
-            visitor_id=visitor,
-            session_id=state.session_id,
-            channel=state.channel,
-            utm_source=state.source,
-            utm_medium=state.medium,
-            utm_campaign=state.campaign,
-            utm_term=utm["utm_term"],
-            utm_content=utm["utm_content"],
-        )
+        base["visitor_id"] = visitor
+        base["session_id"] = state.session_id
+        base["channel"] = state.channel
+        base["utm_source"] = state.source
+        base["utm_medium"] = state.medium
+        base["utm_campaign"] = state.campaign
+        base["utm_term"] = utm["utm_term"]
+        base["utm_content"] = utm["utm_content"]
         return base
 
     def user_id(self) -> int | None:

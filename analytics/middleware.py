@@ -5,6 +5,7 @@ import time
 
 from django.conf import settings
 
+from .conf import conf
 from .context import TrackingContext, context_activate, context_deactivate
 from .services import event_record
 
@@ -29,7 +30,7 @@ class ClickstreamMiddleware:
         )
 
     def __call__(self, request):
-        if not settings.ANALYTICS_ENABLED:
+        if not conf().enabled:
             return self.get_response(request)
         try:
             ctx = TrackingContext(request)

@@ -13,7 +13,9 @@ import atexit
 import json
 import logging
 import math
+import operator
 import os
+import string
 import threading
 import time
 import uuid
@@ -27,7 +29,9 @@ from django.db import DataError, connections
 from django.utils.module_loading import import_string
 
 from . import tracking
+from .conf import conf
 from .context import context_current
+from .sinks import COLUMNS, DEFAULTS
 from .useragent import useragent_parse
 
 logger = logging.getLogger(__name__)
@@ -145,7 +149,7 @@ class Recorder:
             self.recorded += 1
             size = len(self.buffer)
         if self.background:
-            if self._pid != os.getpid():
+            if self._pid is None:
                 self._start()
             if size >= self.batch_size:
                 self._wake.set()
@@ -154,7 +158,7 @@ class Recorder:
         # Lazily, and again after a fork (gunicorn workers): threads do not
         # survive fork, and each worker needs its own flusher.
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid is not None:
                 return
             if self._under_test():
                 self.background = False
@@ -166,6 +170,16 @@ class Recorder:
             )
             self._thread.start()
             atexit.register(self.shutdown)
+
+    def _after_fork(self) -> None:
+        # In a forked child only the forking thread lives on: no flusher,
+        # and locks another thread may have held at the fork.
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
+        self._pid = None
 
     @staticmethod
     def _under_test() -> bool:
@@ -183,7 +197,7 @@ class Recorder:
             except Exception:  # pragma: no cover - flush already guards
                 logger.exception("analytics flusher failed")
             finally:
-                connections.close_all()
+                connections_release()
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop the flusher and write what is left (called at exit)."""
@@ -288,8 +302,33 @@ class Recorder:
         }
 
 
+def connections_release() -> None:
+    """
+    Close this thread's database connections that broke, keep the rest.
+
+    The flusher keeps its own connection from one flush to the next:
+    opening one per flush would cost the database server a new backend
+    process every few seconds for every web worker.
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None or not connection.errors_occurred:
+            continue
+        if connection.is_usable():
+            connection.errors_occurred = False
+        else:
+            connection.close()
+
+
 _recorder: Recorder | None = None
 _recorder_lock = threading.Lock()
+
+
+def _recorder_after_fork() -> None:
+    if _recorder is not None:
+        _recorder._after_fork()
+
+
+os.register_at_fork(after_in_child=_recorder_after_fork)
 
 
 def recorder_get() -> Recorder:
@@ -313,6 +352,9 @@ def recorder_reset(*, recorder: Recorder | None = None) -> Recorder:
 
 
 _errors = 0
+# What request.get_full_path() leaves as it is (see escape_uri_path): a path
+# made only of these needs no escaping, which saves a page view ~1 µs.
+_URI_SAFE = frozenset(string.ascii_letters + string.digits + "/:@&+$,-_.!~*'()")
 
 
 def event_record(*, name: str, **fields) -> None:
@@ -326,28 +368,33 @@ def event_record(*, name: str, **fields) -> None:
     """
     global _errors
     try:
-        if not settings.ANALYTICS_ENABLED:
+        if not conf().enabled:
             return
         ctx = context_current()
-        event = {}
         if ctx is not None:
             base = ctx.base()
             if base is None:  # the visitor opted out and the mode is "off"
                 return
-            event.update(base)
+            event = base.copy()
             event["user_id"] = ctx.user_id()
             request = ctx.request
-            event["path"] = request.get_full_path()
+            path = request.path
+            if request.META.get("QUERY_STRING") or not _URI_SAFE.issuperset(path):
+                path = request.get_full_path()
+            event["path"] = path
             match = request.resolver_match
             if match is not None:
                 event["route"] = match.view_name
+        else:
+            event = {}
         if fields.keys() <= RECORDABLE:
             event.update(fields)
         else:
             event.update((k, v) for k, v in fields.items() if k in RECORDABLE)
         event["name"] = name
         # A missing event_id is drawn by the flusher (events_prepare).
-        event.setdefault("occurred_at", datetime.now(UTC))
+        if "occurred_at" not in event:
+            event["occurred_at"] = datetime.now(UTC)
         recorder_get().add(event)
     except Exception:
         _errors += 1
@@ -414,55 +461,73 @@ def _bounded_properties(value) -> dict:
     return json.loads(raw)
 
 
-_TEXT_LIMIT_ITEMS = tuple(TEXT_LIMITS.items())
+_TEXT_KEYS = tuple(TEXT_LIMITS)
+_TEXT_MAX = tuple(TEXT_LIMITS.values())
+_texts = operator.itemgetter(*_TEXT_KEYS)
+# Every column, blank: a prepared event holds them all.
+_BLANK_EVENT = {**{c: DEFAULTS.get(c, "") for c in COLUMNS}, "event_id": None}
+
+
+def _text_fits(texts: tuple) -> bool:
+    """Whether every text is a str within its limit, free of NUL and lone surrogates."""
+    try:
+        joined = "".join(texts)
+    except TypeError:  # None or a number in a text column
+        return False
+    if "\x00" in joined or any(map(operator.gt, map(len, texts), _TEXT_MAX)):
+        return False
+    if joined.isascii():
+        return True
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _event_prepare(event: dict) -> dict:
-    ua = event.pop("_ua", None)
-    host = event.pop("_host", None)
+    # Runs in the flusher for every event: the common row (short, clean
+    # ASCII text) is checked in one pass and left as it is.
+    row = {**_BLANK_EVENT, **event}
+    ua = row.pop("_ua", None)
+    host = row.pop("_host", None)
     if ua is not None:
         device, browser, os_name, is_bot = useragent_parse(ua)
-        event.setdefault("device", device)
-        event.setdefault("browser", browser)
-        event.setdefault("os", os_name)
-        event["is_bot"] = bool(event.get("is_bot")) or is_bot
+        if "device" not in event:
+            row["device"] = device
+        if "browser" not in event:
+            row["browser"] = browser
+        if "os" not in event:
+            row["os"] = os_name
+        row["is_bot"] = bool(row["is_bot"]) or is_bot
     if host is not None and "channel" not in event:
-        event["channel"] = tracking.channel_classify(
-            source=event.get("utm_source", ""),
-            medium=event.get("utm_medium", ""),
-            referrer=event.get("referrer", ""),
+        row["channel"] = tracking.channel_classify(
+            source=row["utm_source"],
+            medium=row["utm_medium"],
+            referrer=row["referrer"],
             host=host,
         )
-    event["path"] = tracking.url_scrub(str(event.get("path") or ""))
-    texts = [
-        "" if (value := event.get(key)) is None else str(value)
-        for key, _ in _TEXT_LIMIT_ITEMS
-    ]
-    # One check for the whole row: NULs and lone surrogates are rare, so
-    # the fields are cleaned one by one only when the row holds any.
-    joined = "".join(texts)
-    clean = "\x00" not in joined and joined.isascii()
-    if not clean:
-        try:
-            joined.encode("utf-8")
-            clean = "\x00" not in joined
-        except UnicodeEncodeError:
-            pass
-    for (key, limit), value in zip(_TEXT_LIMIT_ITEMS, texts, strict=True):
-        event[key] = (value if clean else _clean_text(value))[:limit]
-    event["properties"] = _bounded_properties(event.get("properties"))
-    value = event.get("value")
+    path = row["path"]
+    if not isinstance(path, str):
+        path = str(path or "")
+    row["path"] = tracking.url_scrub(path) if "?" in path else path
+    texts = _texts(row)
+    if not _text_fits(texts):
+        for key, limit, value in zip(_TEXT_KEYS, _TEXT_MAX, texts, strict=True):
+            row[key] = _clean_text("" if value is None else str(value))[:limit]
+    properties = row["properties"]
+    row["properties"] = _bounded_properties(properties) if properties else {}
+    value = row["value"]
     if value is not None:
         try:
-            event["value"] = Decimal(str(value)).quantize(Decimal("0.01"))
+            row["value"] = Decimal(str(value)).quantize(Decimal("0.01"))
         except (InvalidOperation, ValueError):
-            event["value"] = None
-    if "event_id" not in event:
-        event["event_id"] = uuid.uuid4()
-    elif not isinstance(event["event_id"], uuid.UUID):
-        event["event_id"] = uuid.UUID(str(event["event_id"]))
-    event["is_bot"] = bool(event.get("is_bot"))
-    return event
+            row["value"] = None
+    event_id = row["event_id"]
+    if event_id is not None and not isinstance(event_id, uuid.UUID):
+        row["event_id"] = uuid.UUID(str(event_id))
+    row["is_bot"] = bool(row["is_bot"])
+    return row
 
 
 def events_prepare(events: list[dict]) -> list[dict]:
@@ -475,8 +540,33 @@ def events_prepare(events: list[dict]) -> list[dict]:
             prepared.append(_event_prepare(event))
         except Exception:
             logger.exception("analytics: dropped a malformed event")
+    unnamed = [e for e in prepared if e.get("event_id") is None]
+    for event, event_id in zip(unnamed, event_ids(len(unnamed)), strict=True):
+        event["event_id"] = event_id
     sessions_assign(events=prepared)
     return prepared
+
+
+_UUID7_MARKS = (0x7 << 76) | (0b10 << 62)  # version 7, RFC 9562 variant
+_RAND_B = (1 << 62) - 1
+
+
+def event_ids(count: int) -> list[uuid.UUID]:
+    """
+    `count` new time-ordered UUIDs (version 7, RFC 9562): the Unix time in
+    milliseconds, then 74 random bits.
+
+    IDs drawn later sort later, so the unique index on `event_id` grows at
+    its right edge, as the primary key does, instead of every row landing
+    on a random page of a large index.
+    """
+    head = (time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80 | _UUID7_MARKS
+    raw = os.urandom(10 * count)
+    ids = []
+    for i in range(0, 10 * count, 10):
+        bits = int.from_bytes(raw[i : i + 10])
+        ids.append(uuid.UUID(int=head | (bits >> 68) << 64 | bits & _RAND_B))
+    return ids
 
 
 def events_collect(*, events: list[dict], flagged: bool = False) -> int:
@@ -532,7 +622,7 @@ def events_archive_day(*, day, chunk: int = 50000) -> int:
     from datetime import timedelta
 
     from .models import Event
-    from .sinks import COLUMNS, S3Sink
+    from .sinks import S3Sink
 
     start = datetime.combine(day, dtime.min, tzinfo=UTC)
     rows = (

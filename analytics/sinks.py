@@ -167,9 +167,12 @@ def _copy_lines(events):
     blank, plain, nullable, encode = _BLANK, _plain, _nullable, _json_encode
     join, tabs = "\t".join, _PLAIN_TABS
     for event in events:
-        row = {**blank, **event}
-        head = join(map(str, plain(row)))
-        props = row["properties"]
+        try:  # prepared events hold every column
+            head, nulls, props = plain(event), nullable(event), event["properties"]
+        except KeyError:
+            row = {**blank, **event}
+            head, nulls, props = plain(row), nullable(row), row["properties"]
+        head = join(map(str, head))
         tail = encode(props) if props else "{}"
         if (
             head.count("\t") != tabs
@@ -180,7 +183,7 @@ def _copy_lines(events):
         ):
             yield _escaped_line(event)
             continue
-        nulls = join(map(str, nullable(row))).replace("None", "\\N")
+        nulls = join(map(str, nulls)).replace("None", "\\N")
         yield f"{head}\t{nulls}\t{tail}\n"
 
 

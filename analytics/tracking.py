@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from .conf import conf
+
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.")
 SOCIAL_SITES = (
@@ -148,26 +150,32 @@ class SessionState:
     def load(cls, raw: str | None) -> "SessionState | None":
         if not raw or len(raw) > 1500:
             return None
-        try:
-            # What parse_qsl() gives for the cookie dump() writes, without
-            # its per-pair overhead: this runs on every tracked request.
-            data = {}
-            for pair in raw.split("&"):
-                key, _, value = pair.partition("=")
-                if "%" in value or "+" in value:
-                    value = unquote_plus(value)
-                data[key] = value
-            return cls(
-                session_id=data["s"][:64],
-                last_seen=int(data["t"]),
-                channel=data.get("ch", "direct")[:30],
-                source=data.get("src", "")[:100],
-                medium=data.get("med", "")[:100],
-                campaign=data.get("cmp", "")[:100],
-                referrer=data.get("ref", "")[:500],
-            )
-        except (KeyError, ValueError):
+        # What parse_qsl() gives for the cookie dump() writes, without its
+        # per-pair overhead: this runs on every tracked request.
+        pairs = raw.split("&")
+        if len(pairs) == 7 and all(map(str.startswith, pairs, _DUMP_KEYS)):
+            s, t, ch, src, med, cmp, ref = pairs
+            values = s[2:], t[2:], ch[3:], src[4:], med[4:], cmp[4:], ref[4:]
+        else:  # another order, or missing keys: read it the long way
+            data = dict(pair.partition("=")[::2] for pair in pairs)
+            values = [data.get(key[:-1], "") for key in _DUMP_KEYS]
+        if "%" in raw or "+" in raw:
+            values = [unquote_plus(v) if "%" in v or "+" in v else v for v in values]
+        session_id, last_seen, channel, source, medium, campaign, referrer = values
+        if not session_id or not last_seen.isdigit():
             return None
+        return cls(
+            session_id=session_id[:64],
+            last_seen=int(last_seen),
+            channel=channel[:30] or "direct",
+            source=source[:100],
+            medium=medium[:100],
+            campaign=campaign[:100],
+            referrer=referrer[:500],
+        )
+
+
+_DUMP_KEYS = ("s=", "t=", "ch=", "src=", "med=", "cmp=", "ref=")
 
 
 # The local day last looked up: (time zone, start, end) in epoch seconds.
@@ -189,10 +197,11 @@ def _local_day(*, ts: float, zone_name: str) -> tuple[float, float]:
 
 
 def session_continues(
-    *, state: SessionState | None, now: datetime, campaign: str
+    *, state: SessionState | None, now: datetime | float, campaign: str
 ) -> bool:
     """
-    Whether a hit at `now` belongs to the session in `state`.
+    Whether a hit at `now` (a datetime, or epoch seconds) belongs to the
+    session in `state`.
 
     A session ends after ANALYTICS_SESSION_TIMEOUT (30 minutes) of
     inactivity, at midnight in the shop's time zone, or when a new campaign
@@ -200,11 +209,12 @@ def session_continues(
     """
     if state is None:
         return False
-    now_ts = now.timestamp()
+    now_ts = now if isinstance(now, float | int) else now.timestamp()
     last = state.last_seen
-    if now_ts - last > settings.ANALYTICS_SESSION_TIMEOUT or now_ts < last - 300:
+    settings_ = conf()
+    if now_ts - last > settings_.session_timeout or now_ts < last - 300:
         return False
-    start, end = _local_day(ts=now_ts, zone_name=settings.TIME_ZONE)
+    start, end = _local_day(ts=now_ts, zone_name=settings_.time_zone)
     if not start <= last < end:
         return False
     return not (campaign and campaign != state.campaign)

@@ -96,7 +96,10 @@ def middleware_overhead(path="/", cookie=""):
         # A browser keeps the session cookie the server rewrites (at most
         # once a minute); wrk replays one header, so the cookie is stamped
         # afresh for each run (shorter than a minute) as a browser's would be.
-        session = f"s=benchsession0001&t={int(time.time())}&ch=direct"
+        # The cookie holds what the server writes (SessionState.dump()).
+        session = (
+            f"s=benchsession0001&t={int(time.time())}&ch=direct&src=&med=&cmp=&ref="
+        )
         return [
             f"Cookie: {cookie}nw_consent=granted; nw_vid=benchvisitor0001; "
             f"nw_sess={session}",
