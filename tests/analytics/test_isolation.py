@@ -182,3 +182,35 @@ def test_a_refused_event_is_dropped_and_the_rest_written():
     stats = recorder.stats()["sinks"]
     [state] = stats.values()
     assert (state["rejected"], state["retrying"]) == (1, 0)
+
+
+def test_a_forked_worker_starts_a_flusher_of_its_own():
+    # gunicorn forks its workers: threads do not survive a fork, so each
+    # child must start its own flusher rather than trust the parent's.
+    import os
+    import warnings
+
+    sink = SlowSink()
+    recorder = recorder_reset(
+        recorder=Recorder(sinks=[sink], background=True, interval=30, max_events=10)
+    )
+    recorder._under_test = lambda: False
+    recorder.add({"name": "before"})
+    parent_thread = recorder._thread
+    assert parent_thread.is_alive()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+        pid = os.fork()
+    if pid == 0:  # the child: report through the exit code, never return
+        code = 1
+        try:
+            fresh = recorder._pid is None and recorder._thread is None
+            recorder.add({"name": "in child"})
+            started = recorder._thread is not None and recorder._thread.is_alive()
+            code = 0 if fresh and started and recorder._pid == os.getpid() else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert recorder._thread is parent_thread  # the parent's is untouched
+    recorder.shutdown()

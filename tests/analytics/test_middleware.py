@@ -62,6 +62,35 @@ def test_404_pages_are_recorded_with_their_status(browser, flushed):
     assert (event.name, event.status_code) == ("page_view", 404)
 
 
+@pytest.mark.parametrize(
+    "path, stored",
+    [
+        ("/caf%C3%A9/", "/caf%C3%A9/"),  # stored as requested, escaped
+        ("/a%20b/(x)", "/a%20b/(x)"),
+        ("/100%25/", "/100%25/"),
+        ("/plain-path_1.2~3/", "/plain-path_1.2~3/"),
+    ],
+)
+def test_page_view_paths_are_stored_escaped(browser, flushed, path, stored):
+    browser.get(path)
+    [event] = flushed()
+    assert event.path == stored
+
+
+def test_tracking_follows_setting_changes(browser, flushed, settings):
+    settings.ANALYTICS_ENABLED = False
+    browser.get("/")
+    assert flushed() == []
+    settings.ANALYTICS_ENABLED = True
+    settings.ANALYTICS_REQUIRE_CONSENT = True
+    settings.ANALYTICS_PRIVATE_MODE = "off"
+    browser.get("/")  # no consent yet: not tracked at all
+    assert flushed() == []
+    settings.ANALYTICS_REQUIRE_CONSENT = False
+    browser.get("/")
+    assert [e.name for e in flushed()] == ["page_view"]
+
+
 def test_session_and_visitor_persist_across_requests(browser, flushed, product):
     browser.get("/")
     browser.get(product.get_absolute_url())

@@ -203,3 +203,20 @@ def test_prune_refuses_unarchived_days_then_deletes_in_batches(
     assert Event.objects.count() == 1
     keys = aws("s3").list_objects_v2(Bucket="prune-test")["Contents"]
     assert keys and keys[0]["Key"].startswith(f"clickstream/dt={old:%Y-%m-%d}/")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ch=paid&t=1780000000&s=abc",  # another order, keys missing
+        "s=abc&t=1780000000&ch=paid&src=&med=&cmp=&ref=&extra=1",
+    ],
+)
+def test_session_cookie_in_another_shape_is_still_read(raw):
+    state = SessionState.load(raw)
+    assert (state.session_id, state.last_seen, state.channel) == (
+        "abc",
+        1_780_000_000,
+        "paid",
+    )
+    assert state.source == state.campaign == ""

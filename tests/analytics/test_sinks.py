@@ -1,6 +1,7 @@
 import gzip
 import json
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -210,3 +211,52 @@ def test_database_sink_drops_duplicates_within_and_across_batches(db):
     # The table still takes new batches after a refused COPY.
     sink.write(make_events(2))
     assert Event.objects.count() == 7
+
+
+def test_event_ids_drawn_by_the_flusher_are_time_ordered_uuid7():
+    from analytics.services import event_ids
+
+    first = event_ids(500)
+    time.sleep(0.002)  # the next millisecond
+    second = event_ids(500)
+    ids = first + second
+    assert len(set(ids)) == 1000
+    assert {u.version for u in ids} == {7}
+    assert {u.variant for u in ids} == {uuid.RFC_4122}
+    # The first 48 bits are the Unix time in milliseconds.
+    now_ms = time.time_ns() // 1_000_000
+    assert all(0 <= now_ms - (u.int >> 80) < 5_000 for u in ids)
+    # A later batch sorts after an earlier one, as the index sees them.
+    assert max(first) < min(second)
+
+
+def test_prepare_draws_missing_event_ids_and_keeps_given_ones():
+    given = uuid.uuid4()
+    prepared = events_prepare(
+        [
+            {"name": "a", "occurred_at": datetime.now(UTC)},
+            {"name": "b", "occurred_at": datetime.now(UTC), "event_id": str(given)},
+        ]
+    )
+    assert prepared[0]["event_id"].version == 7
+    assert prepared[1]["event_id"] == given
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_flusher_keeps_its_connection_until_it_breaks():
+    from django.db import connection
+
+    from analytics.services import connections_release
+
+    connection.ensure_connection()
+    raw = connection.connection
+    connections_release()
+    assert connection.connection is raw  # kept for the next flush
+    connection.errors_occurred = True
+    connections_release()
+    assert connection.connection is raw  # an error, but still usable
+    assert connection.errors_occurred is False
+    raw.close()  # the server went away
+    connection.errors_occurred = True
+    connections_release()
+    assert connection.connection is None
