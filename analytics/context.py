@@ -7,6 +7,7 @@ computed lazily on the first event and without I/O: user-agent parsing and
 cookieless sessions are resolved later by the flusher thread.
 """
 
+import string
 import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -53,6 +54,29 @@ def privacy_requested(request) -> bool:
 
 # What a page view without a query string carries: no campaign at all.
 _NO_UTM = dict.fromkeys(tracking.UTM_KEYS, "")
+# What tracking.new_id() draws from (URL-safe base64).
+_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
+
+
+def _session_fresh(raw: str, *, now: float) -> bool:
+    """
+    Whether the session in cookie value `raw` goes on at `now` with its
+    cookie as it is: written less than a minute ago, today.
+
+    Such a session has not timed out, and the caller has checked that no
+    new campaign arrives, so the cookie needs no parsing on the request.
+    """
+    head, found, rest = raw.partition("&t=")
+    if not found or len(head) < 3 or not head.startswith("s="):
+        return False
+    last = rest.partition("&")[0]
+    if not last.isdigit():
+        return False
+    last = int(last)
+    if not 0 <= now - last < SESSION_REFRESH_SECONDS:
+        return False
+    start, _ = tracking.local_day(ts=now, zone_name=conf().time_zone)
+    return last >= start
 
 
 class TrackingContext:
@@ -85,52 +109,57 @@ class TrackingContext:
         return self._base or None
 
     def _resolve(self) -> dict | None:
-        # Runs once for every tracked page view: kept to plain lookups, with
-        # the query string parsed only when there is one.
+        # Runs for every tracked page view, in the middle of a request whose
+        # own code has pushed this out of the CPU's caches, so it only
+        # gathers raw header and cookie values. Scrubbing, parsing and
+        # cleaning them is left to the flusher, which runs through a whole
+        # batch in one tight loop (services.events_prepare).
         request = self.request
         private = privacy_requested(request)
         if private and conf().private_mode == "off":
             return None
         meta = request.META
-        user_agent = meta.get("HTTP_USER_AGENT", "")[:512]
-        referrer = meta.get("HTTP_REFERER", "")
-        if referrer:
-            referrer = tracking.url_scrub(referrer)
-        utm = tracking.utm_parse(request.GET) if meta.get("QUERY_STRING") else _NO_UTM
-        host = meta.get("HTTP_HOST", "")
-        language = meta.get("HTTP_ACCEPT_LANGUAGE", "")
         base = {
-            "referrer": referrer,
-            "language": language.partition(",")[0][:20] if language else "",
-            "country": meta.get("HTTP_CLOUDFRONT_VIEWER_COUNTRY", "")[:2].upper(),
-            "_ua": user_agent,
+            "_ua": meta.get("HTTP_USER_AGENT", ""),
+            "_referrer": meta.get("HTTP_REFERER", ""),
+            "_language": meta.get("HTTP_ACCEPT_LANGUAGE", ""),
+            "_country": meta.get("HTTP_CLOUDFRONT_VIEWER_COUNTRY", ""),
         }
+        query = meta.get("QUERY_STRING")
         if private:
             # Cookieless: a daily-rotating salted hash; the flusher assigns
             # the session from a shared cache, off the request path.
             base["visitor_id"] = tracking.visitor_hash(
                 # The address only feeds this hash; it is never stored.
                 ip=net.client_ip(request),
-                user_agent=user_agent,
+                user_agent=base["_ua"][:512],
                 day=datetime.now(UTC).date().isoformat(),
             )
             base["session_id"] = ""
-            base["_host"] = host
-            base.update(utm)
+            base["_host"] = meta.get("HTTP_HOST", "")
+            base.update(tracking.utm_parse(request.GET) if query else _NO_UTM)
             return base
         self.cookie_mode = True
         cookies = request.COOKIES
         visitor = cookies.get(VISITOR_COOKIE, "")
-        if (
-            not (8 <= len(visitor) <= 64)
-            or not visitor.replace("-", "").replace("_", "").isalnum()
-        ):
+        if not (8 <= len(visitor) <= 64 and _ID_CHARS.issuperset(visitor)):
             visitor = tracking.new_id()
             self.new_visitor = True
+        base["visitor_id"] = visitor
+        raw = cookies.get(SESSION_COOKIE)
         now = time.time()
+        if raw and not query and _session_fresh(raw, now=now):
+            # Most page views: the session goes on, its cookie was written
+            # within the minute and stays as it is. The flusher reads the
+            # session's ID and attribution from the cookie's value.
+            self.refresh_session = False
+            base["_session"] = raw
+            return base
+        utm = tracking.utm_parse(request.GET) if query else _NO_UTM
         campaign = utm["utm_campaign"]
-        state = tracking.SessionState.load(cookies.get(SESSION_COOKIE))
+        state = tracking.SessionState.load(raw)
         if not tracking.session_continues(state=state, now=now, campaign=campaign):
+            referrer = base["_referrer"]
             state = tracking.SessionState(
                 session_id=tracking.new_id(),
                 last_seen=0,
@@ -138,12 +167,12 @@ class TrackingContext:
                     source=utm["utm_source"],
                     medium=utm["utm_medium"],
                     referrer=referrer,
-                    host=host,
+                    host=meta.get("HTTP_HOST", ""),
                 ),
                 source=utm["utm_source"],
                 medium=utm["utm_medium"],
                 campaign=campaign,
-                referrer=referrer,
+                referrer=tracking.url_scrub(referrer) if referrer else "",
             )
         # The session cookie is rewritten at most once a minute: activity is
         # kept to the minute, and most page views then set no cookie at all.
@@ -152,7 +181,6 @@ class TrackingContext:
         if self.refresh_session:
             state.last_seen = now
         self.session_state = state
-        base["visitor_id"] = visitor
         base["session_id"] = state.session_id
         base["channel"] = state.channel
         base["utm_source"] = state.source
@@ -170,7 +198,7 @@ class TrackingContext:
         return None
 
     def set_cookies(self, response) -> None:
-        if not self.cookie_mode or self.session_state is None:
+        if not self.cookie_mode:
             return
         secure = settings.SESSION_COOKIE_SECURE
         if self.new_visitor:
@@ -182,7 +210,7 @@ class TrackingContext:
                 httponly=True,
                 samesite="Lax",
             )
-        if not self.refresh_session:
+        if not self.refresh_session or self.session_state is None:
             return
         response.set_cookie(
             SESSION_COOKIE,

@@ -392,9 +392,10 @@ def event_record(*, name: str, **fields) -> None:
         else:
             event.update((k, v) for k, v in fields.items() if k in RECORDABLE)
         event["name"] = name
-        # A missing event_id is drawn by the flusher (events_prepare).
+        # A missing event_id is drawn, and the time made a datetime, by the
+        # flusher (events_prepare).
         if "occurred_at" not in event:
-            event["occurred_at"] = datetime.now(UTC)
+            event["_ts"] = time.time()
         recorder_get().add(event)
     except Exception:
         _errors += 1
@@ -485,14 +486,39 @@ def _text_fits(texts: tuple) -> bool:
     return True
 
 
-def _event_prepare(event: dict) -> dict:
-    # Runs in the flusher for every event: the common row (short, clean
+def _event_prepare(event: dict, sessions: dict) -> dict:
+    # Runs in the flusher for every event: the raw request values the
+    # middleware gathered are read here, and the common row (short, clean
     # ASCII text) is checked in one pass and left as it is.
     row = {**_BLANK_EVENT, **event}
+    at = row.pop("_ts", None)
+    if at is not None:
+        row["occurred_at"] = datetime.fromtimestamp(at, UTC)
+    raw = row.pop("_session", None)
+    if raw is not None:
+        # The session cookie's value: a visitor's page views share it.
+        state = sessions.get(raw)
+        if state is None:
+            state = sessions[raw] = tracking.SessionState.load(raw)
+        if state is not None:
+            row["session_id"] = state.session_id
+            row["channel"] = state.channel
+            row["utm_source"] = state.source
+            row["utm_medium"] = state.medium
+            row["utm_campaign"] = state.campaign
+    referrer = row.pop("_referrer", None)
+    if referrer is not None:
+        row["referrer"] = tracking.url_scrub(referrer) if referrer else ""
+    language = row.pop("_language", None)
+    if language:
+        row["language"] = language.partition(",")[0].strip()[:20]
+    country = row.pop("_country", None)
+    if country:
+        row["country"] = country[:2].upper()
     ua = row.pop("_ua", None)
     host = row.pop("_host", None)
     if ua is not None:
-        device, browser, os_name, is_bot = useragent_parse(ua)
+        device, browser, os_name, is_bot = useragent_parse(ua[:512])
         if "device" not in event:
             row["device"] = device
         if "browser" not in event:
@@ -534,10 +560,10 @@ def events_prepare(events: list[dict]) -> list[dict]:
     """Parse user agents, bound sizes and assign cookieless sessions."""
     from .sessions import sessions_assign
 
-    prepared = []
+    prepared, sessions = [], {}
     for event in events:
         try:
-            prepared.append(_event_prepare(event))
+            prepared.append(_event_prepare(event, sessions))
         except Exception:
             logger.exception("analytics: dropped a malformed event")
     unnamed = [e for e in prepared if e.get("event_id") is None]

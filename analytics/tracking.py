@@ -182,7 +182,7 @@ _DUMP_KEYS = ("s=", "t=", "ch=", "src=", "med=", "cmp=", "ref=")
 _day = ("", 0.0, 0.0)
 
 
-def _local_day(*, ts: float, zone_name: str) -> tuple[float, float]:
+def local_day(*, ts: float, zone_name: str) -> tuple[float, float]:
     """The bounds [start, end) of the local day holding `ts`, in epoch seconds."""
     global _day
     name, start, end = _day
@@ -214,7 +214,7 @@ def session_continues(
     settings_ = conf()
     if now_ts - last > settings_.session_timeout or now_ts < last - 300:
         return False
-    start, end = _local_day(ts=now_ts, zone_name=settings_.time_zone)
+    start, end = local_day(ts=now_ts, zone_name=settings_.time_zone)
     if not start <= last < end:
         return False
     return not (campaign and campaign != state.campaign)

@@ -196,3 +196,27 @@ def test_the_session_cookie_is_rewritten_at_most_once_a_minute(
     assert context.SESSION_COOKIE in browser.get("/").cookies
     views = [e for e in flushed() if e.name == "page_view"]
     assert len({e.session_id for e in views}) == 1
+
+
+def test_a_session_ends_at_local_midnight_even_within_the_minute(
+    browser, flushed, monkeypatch, settings
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from analytics import context
+
+    settings.TIME_ZONE = "Europe/London"
+    midnight = datetime(2026, 7, 3, tzinfo=ZoneInfo("Europe/London")).timestamp()
+    clock = [midnight - 10]
+    monkeypatch.setattr(context.time, "time", lambda: clock[0])
+    browser.get("/?utm_source=news&utm_medium=email&utm_campaign=july")
+    clock[0] += 5
+    browser.get("/")  # the same session, its cookie as it was
+    clock[0] += 10  # 00:00:05, 15 s after the cookie was written
+    browser.get("/")
+    first, second, third = [e for e in flushed() if e.name == "page_view"]
+    assert first.session_id == second.session_id != third.session_id
+    # The page view read from the unchanged cookie keeps the attribution.
+    assert (second.utm_source, second.channel) == ("news", "email")
+    assert third.channel == "direct"

@@ -242,6 +242,7 @@ def test_prepare_draws_missing_event_ids_and_keeps_given_ones():
     assert prepared[1]["event_id"] == given
 
 
+@pytest.mark.postgres  # a database server's connection; SQLite's is a file
 @pytest.mark.django_db(transaction=True)
 def test_the_flusher_keeps_its_connection_until_it_breaks():
     from django.db import connection
