@@ -6,8 +6,10 @@ Clickstream benchmarks (never part of the test run).
     .venv/bin/python bench/clickstream.py
 
 1. Middleware overhead: one gunicorn on 127.0.0.1, the same page with
-   tracking on (consent cookie) and off (DNT with ANALYTICS_PRIVATE_MODE=off),
-   alternating wrk rounds in the same run.
+   tracking on (consent given) and off (consent declined, with
+   ANALYTICS_PRIVATE_MODE=off), alternating wrk rounds in the same run; the
+   CPU each request costs is also counted from /proc, split into the
+   workers' request threads, their analytics flushers and PostgreSQL.
 2. Ingest into PostgreSQL: DatabaseSink (COPY, 5,000 events a batch) vs
    one INSERT per event, in rounds; medians are reported.
 3. /analytics/collect: events per second accepted end to end (wrk, 50/batch).
@@ -31,6 +33,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 PORT = int(os.environ.get("BENCH_PORT", "8121"))
 DURATION = os.environ.get("BENCH_DURATION", "8s")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SETTLE = float(os.environ.get("BENCH_SETTLE", "2.5"))  # > ANALYTICS_FLUSH_INTERVAL
 
 
 def wrk(url, *, headers=(), script=None, threads=2, conns=8):
@@ -44,7 +47,13 @@ def wrk(url, *, headers=(), script=None, threads=2, conns=8):
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1, "s": 1000}[p50.group(2)]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, float(p50.group(1)) * scale, int(non2xx.group(1)) if non2xx else 0
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return (
+        rps,
+        float(p50.group(1)) * scale,
+        int(non2xx.group(1)) if non2xx else 0,
+        requests,
+    )
 
 
 def serve():
@@ -84,7 +93,7 @@ def serve():
     raise SystemExit("gunicorn did not start")
 
 
-def middleware_overhead(path="/", cookie=""):
+def middleware_overhead(workers, path="/", cookie=""):
     url = f"http://127.0.0.1:{PORT}{path}"
     # The same page for both: a consent cookie either way hides the banner
     # (which would otherwise add a CSRF token to one side only). "on" is a
@@ -112,13 +121,21 @@ def middleware_overhead(path="/", cookie=""):
     wrk(url, headers=on())  # warm caches and connections
     wrk(url, headers=off())
     results = {"on": [], "off": []}
+    cpu = {"on": [], "off": []}
     # Interleaved rounds, alternating which goes first, so that load from
     # elsewhere on the machine hits both sides alike; the ratio and the
     # added p50 are taken per round (neighbours in time), then the median.
+    # After each round the flusher gets SETTLE seconds to write what that
+    # round buffered, so the CPU it costs is counted with its own round.
     for i in range(ROUNDS):
         order = (("off", off), ("on", on)) if i % 2 == 0 else (("on", on), ("off", off))
         for mode, headers in order:
-            results[mode].append(wrk(url, headers=headers()))
+            before = cpu_snapshot(workers)
+            result = wrk(url, headers=headers())
+            time.sleep(SETTLE)
+            after = cpu_snapshot(workers)
+            results[mode].append(result)
+            cpu[mode].append({k: (after[k] - before[k]) / result[3] for k in after})
     ratios = [a[0] / b[0] for a, b in zip(results["on"], results["off"], strict=True)]
     added = [a[1] - b[1] for a, b in zip(results["on"], results["off"], strict=True)]
     print(
@@ -127,6 +144,14 @@ def middleware_overhead(path="/", cookie=""):
         + "; added p50 ms "
         + ", ".join(f"{d:+.2f}" for d in added)
     )
+    for mode in ("off", "on"):
+        print(
+            f"  CPU per request, tracking {mode} (median): "
+            + ", ".join(
+                f"{k} {statistics.median(r[k] for r in cpu[mode]) * 1e6:.0f} us"
+                for k in cpu[mode][0]
+            )
+        )
     return (
         statistics.median(r[0] for r in results["on"]),
         statistics.median(r[0] for r in results["off"]),
@@ -135,6 +160,39 @@ def middleware_overhead(path="/", cookie=""):
         statistics.median(ratios),
         statistics.median(added),
     )
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(stat_path: str) -> float:
+    with open(stat_path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def cpu_snapshot(workers) -> dict:
+    """
+    CPU seconds used so far by the web workers' request threads, their
+    analytics flushers, PostgreSQL (every process) and the whole machine.
+    """
+    out = {"request threads": 0.0, "flushers": 0.0, "postgres": 0.0}
+    for pid in workers:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            key = "request threads" if tid == str(pid) else "flushers"
+            out[key] += _cpu_seconds(f"/proc/{pid}/task/{tid}/stat")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "postgres":
+                    continue
+            out["postgres"] += _cpu_seconds(f"/proc/{pid}/stat")
+        except OSError:  # gone meanwhile
+            continue
+    with open("/proc/stat") as f:
+        user, nice, system, _, _, irq, softirq = map(int, f.readline().split()[1:8])
+    out["machine"] = (user + nice + system + irq + softirq) / TICK
+    return out
 
 
 def collect_rate():
@@ -158,7 +216,9 @@ def collect_rate():
         f.write('wrk.headers["Content-Type"] = "text/plain"\n')
         f.write(f'wrk.headers["Origin"] = "http://127.0.0.1:{PORT}"\n')
         script = f.name
-    rps, p50, errors = wrk(f"http://127.0.0.1:{PORT}/analytics/collect", script=script)
+    rps, p50, errors, _ = wrk(
+        f"http://127.0.0.1:{PORT}/analytics/collect", script=script
+    )
     os.unlink(script)
     return rps * 50, p50, errors
 
@@ -256,6 +316,9 @@ def main():
     if "middleware" not in parts and "collect" not in parts:
         return
     proc = serve()
+    workers = subprocess.run(
+        ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+    ).stdout.split()
     try:
         # Two pages: the home page as an anonymous visitor gets it (from the
         # whole-page cache, ~0.3 ms of work), and the same page rendered for
@@ -267,7 +330,7 @@ def main():
         )
         for label, path, cookie in cases if "middleware" in parts else ():
             rps_on, rps_off, p50_on, p50_off, ratio, added = middleware_overhead(
-                path, cookie
+                workers, path, cookie
             )
             print(
                 f"middleware, {label}: tracking on {rps_on:,.0f} req/s p50 {p50_on:.2f} ms; "
