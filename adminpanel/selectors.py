@@ -26,12 +26,12 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models.functions import Coalesce, RowNumber, Trunc
 from django.utils import timezone
 
 from analytics.models import Event, HourlyRollup, SessionSummary
@@ -811,20 +811,23 @@ def realtime_snapshot(
         occurred_at__gte=since, occurred_at__lte=now, is_bot=False
     )
     active = recent.aggregate(visitors=Count("visitor_id", distinct=True))["visitors"]
-    # A visitor's current page is the path of their latest page view.
+    # A visitor's current page is the path of their latest page view: one
+    # window function over the page views in the window, not a subquery per
+    # page view (which grows with the square of the traffic).
     latest = (
-        Event.objects.filter(
-            visitor_id=OuterRef("visitor_id"),
-            name="page_view",
-            occurred_at__gte=since,
-            occurred_at__lte=now,
-            is_bot=False,
+        recent.filter(name="page_view")
+        .annotate(
+            newest=Window(
+                RowNumber(),
+                partition_by=F("visitor_id"),
+                order_by=[F("occurred_at").desc(), F("id").desc()],
+            )
         )
-        .order_by("-occurred_at", "-id")
-        .values("id")[:1]
+        .filter(newest=1)
+        .values("id")
     )
     pages = list(
-        recent.filter(name="page_view", id=Subquery(latest))
+        Event.objects.filter(id__in=latest)
         .values("path")
         .annotate(visitors=Count("visitor_id", distinct=True))
         .order_by("-visitors", "path")[:limit]

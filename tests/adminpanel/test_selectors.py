@@ -428,3 +428,30 @@ def test_single_day_range_with_one_session(db, today):
     series = selectors.session_series(start=day.start, end=day.end, granularity="hour")
     assert sum(r["sessions"] for r in series) == 1
     assert series[1]["sessions"] == 1
+
+
+def test_realtime_current_pages_equal_a_raw_computation(db):
+    import random
+
+    now = timezone.now() + dt.timedelta(days=3)
+    rng = random.Random(7)
+    for i in range(300):
+        EventFactory(
+            visitor_id=f"v{rng.randrange(40)}",
+            path=f"/p{rng.randrange(8)}/",
+            name=rng.choice(["page_view", "page_view", "click"]),
+            is_bot=rng.random() < 0.1,
+            occurred_at=now - dt.timedelta(seconds=rng.randrange(420)),
+        )
+    since = now - dt.timedelta(minutes=5)
+    latest = {}
+    for e in Event.objects.filter(
+        name="page_view", is_bot=False, occurred_at__gte=since, occurred_at__lte=now
+    ).order_by("occurred_at", "id"):
+        latest[e.visitor_id] = e.path
+    expected = {}
+    for path in latest.values():
+        expected[path] = expected.get(path, 0) + 1
+    snap = selectors.realtime_snapshot(now=now)
+    assert {r["path"]: r["visitors"] for r in snap["pages"]} == expected
+    assert sum(expected.values()) > 10
