@@ -435,7 +435,7 @@ def test_realtime_current_pages_equal_a_raw_computation(db):
 
     now = timezone.now() + dt.timedelta(days=3)
     rng = random.Random(7)
-    for i in range(300):
+    for _ in range(300):
         EventFactory(
             visitor_id=f"v{rng.randrange(40)}",
             path=f"/p{rng.randrange(8)}/",
