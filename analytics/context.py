@@ -66,16 +66,21 @@ def _session_fresh(raw: str, *, now: float) -> bool:
     Such a session has not timed out, and the caller has checked that no
     new campaign arrives, so the cookie needs no parsing on the request.
     """
+    # Only what SessionState.load() reads back the same: the flusher reads
+    # it, and must find this session there.
+    if len(raw) > tracking.SESSION_COOKIE_MAX:
+        return False
     head, found, rest = raw.partition("&t=")
-    if not found or len(head) < 3 or not head.startswith("s="):
+    if not found or len(head) < 3 or not head.startswith("s=") or "&" in head:
         return False
-    last = rest.partition("&")[0]
-    if not last.isdigit():
+    last = tracking.epoch_seconds(rest.partition("&")[0])
+    if last is None:
         return False
-    last = int(last)
-    if not 0 <= now - last < SESSION_REFRESH_SECONDS:
+    settings_ = conf()
+    # A session this fresh has not timed out (with the usual 30 minutes).
+    if not 0 <= now - last < min(SESSION_REFRESH_SECONDS, settings_.session_timeout):
         return False
-    start, _ = tracking.local_day(ts=now, zone_name=conf().time_zone)
+    start, _ = tracking.local_day(ts=now, zone_name=settings_.time_zone)
     return last >= start
 
 

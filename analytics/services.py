@@ -173,7 +173,11 @@ class Recorder:
 
     def _after_fork(self) -> None:
         # In a forked child only the forking thread lives on: no flusher,
-        # and locks another thread may have held at the fork.
+        # and locks another thread may have held at the fork. The parent
+        # still holds (and will write) the events buffered so far.
+        self.buffer.clear()
+        for state in self._sinks or ():
+            state.retry.clear()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -304,19 +308,15 @@ class Recorder:
 
 def connections_release() -> None:
     """
-    Close this thread's database connections that broke, keep the rest.
+    After a flush, treat this thread's database connections as Django treats
+    a request's: keep them up to CONN_MAX_AGE, health-check them again before
+    the next use (CONN_HEALTH_CHECKS), and close the ones that broke.
 
-    The flusher keeps its own connection from one flush to the next:
-    opening one per flush would cost the database server a new backend
-    process every few seconds for every web worker.
+    With a CONN_MAX_AGE, the flusher does not open a connection (and the
+    database server a new backend process) for every flush.
     """
     for connection in connections.all(initialized_only=True):
-        if connection.connection is None or not connection.errors_occurred:
-            continue
-        if connection.is_usable():
-            connection.errors_occurred = False
-        else:
-            connection.close()
+        connection.close_if_unusable_or_obsolete()
 
 
 _recorder: Recorder | None = None
@@ -391,6 +391,8 @@ def event_record(*, name: str, **fields) -> None:
             event.update(fields)
         else:
             event.update((k, v) for k, v in fields.items() if k in RECORDABLE)
+        if "session_id" in fields:  # the caller's, not the cookie's
+            event.pop("_session", None)
         event["name"] = name
         # A missing event_id is drawn, and the time made a datetime, by the
         # flusher (events_prepare).

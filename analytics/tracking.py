@@ -148,7 +148,8 @@ class SessionState:
 
     @classmethod
     def load(cls, raw: str | None) -> "SessionState | None":
-        if not raw or len(raw) > 1500:
+        """The state in a cookie value `dump()` wrote; None for anything else."""
+        if not raw or len(raw) > SESSION_COOKIE_MAX:
             return None
         # What parse_qsl() gives for the cookie dump() writes, without its
         # per-pair overhead: this runs on every tracked request.
@@ -162,11 +163,12 @@ class SessionState:
         if "%" in raw or "+" in raw:
             values = [unquote_plus(v) if "%" in v or "+" in v else v for v in values]
         session_id, last_seen, channel, source, medium, campaign, referrer = values
-        if not session_id or not last_seen.isdigit():
+        last_seen = epoch_seconds(last_seen)
+        if not session_id or last_seen is None:
             return None
         return cls(
             session_id=session_id[:64],
-            last_seen=int(last_seen),
+            last_seen=last_seen,
             channel=channel[:30] or "direct",
             source=source[:100],
             medium=medium[:100],
@@ -176,6 +178,15 @@ class SessionState:
 
 
 _DUMP_KEYS = ("s=", "t=", "ch=", "src=", "med=", "cmp=", "ref=")
+# What a browser keeps of one cookie, about; dump() stays well below it.
+SESSION_COOKIE_MAX = 4000
+
+
+def epoch_seconds(value: str) -> int | None:
+    """`value` as whole epoch seconds, or None ("²" is a digit to isdigit())."""
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return int(value)
+    return None
 
 
 # The local day last looked up: (time zone, start, end) in epoch seconds.

@@ -220,3 +220,25 @@ def test_a_session_ends_at_local_midnight_even_within_the_minute(
     # The page view read from the unchanged cookie keeps the attribution.
     assert (second.utm_source, second.channel) == ("news", "email")
     assert third.channel == "direct"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "s=abc&t=\u00b2&ch=direct&src=&med=&cmp=&ref=",
+        "s=&x=1&t={now}&ch=direct",
+        "s=abc&t=" + "9" * 5000,
+    ],
+)
+def test_a_garbled_session_cookie_starts_a_new_session(browser, flushed, value):
+    import time
+
+    from analytics import context
+
+    browser.cookies[context.SESSION_COOKIE] = value.format(now=int(time.time()))
+    response = browser.get("/")
+    assert response.status_code == 200
+    assert context.SESSION_COOKIE in response.cookies  # rewritten
+    [view] = flushed()
+    assert view.session_id and view.session_id != "abc"
+    assert not view.session_id.startswith("h-")

@@ -220,3 +220,16 @@ def test_session_cookie_in_another_shape_is_still_read(raw):
         "paid",
     )
     assert state.source == state.campaign == ""
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "s=abc&t=\u00b2&ch=direct&src=&med=&cmp=&ref=",  # a digit to isdigit()
+        "s=abc&t=%C2%B2&ch=direct&src=&med=&cmp=&ref=",
+        "s=abc&t=" + "9" * 5000,
+        "s=&t=1780000000&ch=direct&src=&med=&cmp=&ref=",
+    ],
+)
+def test_a_garbled_session_cookie_is_no_session(raw):
+    assert SessionState.load(raw) is None
