@@ -246,6 +246,12 @@ def events_copy(*, events: list[dict] | None = None, rows=None, using: str = "de
             connection.cursor() as cursor,
             connection.wrap_database_errors,
         ):
+            if rows is None:
+                # Live events are not worth a wait for the disk: a server
+                # crash may lose the last fraction of a second of committed
+                # batches (never corrupt them), as a web process's crash
+                # loses its buffer.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.cursor.copy_expert(
                 f"COPY analytics_event ({cols}) FROM STDIN{options}",
                 payload(),

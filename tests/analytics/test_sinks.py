@@ -266,3 +266,20 @@ def test_the_flusher_keeps_its_connection_until_it_breaks(settings):
     connection.errors_occurred = True
     connections_release()
     assert connection.connection is None
+
+
+@pytest.mark.postgres  # COPY and synchronous_commit are PostgreSQL's
+def test_live_events_do_not_wait_for_the_disk_but_bulk_loads_do(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from analytics.models import Event
+    from analytics.sinks import DatabaseSink, event_row, events_copy
+
+    with CaptureQueriesContext(connection) as live:
+        DatabaseSink().write(make_events(3))
+    assert any("synchronous_commit TO OFF" in q["sql"] for q in live.captured_queries)
+    with CaptureQueriesContext(connection) as bulk:  # rows, as seed_demo loads them
+        events_copy(rows=[event_row(e) for e in make_events(2)])
+    assert not any("synchronous_commit" in q["sql"] for q in bulk.captured_queries)
+    assert Event.objects.count() == 5
