@@ -177,7 +177,7 @@ class TrackingContext:
                 source=utm["utm_source"],
                 medium=utm["utm_medium"],
                 campaign=campaign,
-                referrer=tracking.url_scrub(referrer) if referrer else "",
+                referrer=tracking.url_scrub(referrer),
             )
         # The session cookie is rewritten at most once a minute: activity is
         # kept to the minute, and most page views then set no cookie at all.

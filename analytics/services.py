@@ -31,7 +31,7 @@ from django.utils.module_loading import import_string
 from . import tracking
 from .conf import conf
 from .context import context_current
-from .sinks import COLUMNS, DEFAULTS
+from .sinks import BLANK_ROW, COLUMNS
 from .useragent import useragent_parse
 
 logger = logging.getLogger(__name__)
@@ -467,8 +467,8 @@ def _bounded_properties(value) -> dict:
 _TEXT_KEYS = tuple(TEXT_LIMITS)
 _TEXT_MAX = tuple(TEXT_LIMITS.values())
 _texts = operator.itemgetter(*_TEXT_KEYS)
-# Every column, blank: a prepared event holds them all.
-_BLANK_EVENT = {**{c: DEFAULTS.get(c, "") for c in COLUMNS}, "event_id": None}
+# A prepared event holds every column; its event_id is drawn in a batch.
+_BLANK_EVENT = {**BLANK_ROW, "event_id": None}
 
 
 def _text_fits(texts: tuple) -> bool:
@@ -510,7 +510,7 @@ def _event_prepare(event: dict, sessions: dict) -> dict:
             row["utm_campaign"] = state.campaign
     referrer = row.pop("_referrer", None)
     if referrer is not None:
-        row["referrer"] = tracking.url_scrub(referrer) if referrer else ""
+        row["referrer"] = tracking.url_scrub(referrer)
     language = row.pop("_language", None)
     if language:
         row["language"] = language.partition(",")[0].strip()[:20]
@@ -538,7 +538,7 @@ def _event_prepare(event: dict, sessions: dict) -> dict:
     path = row["path"]
     if not isinstance(path, str):
         path = str(path or "")
-    row["path"] = tracking.url_scrub(path) if "?" in path else path
+    row["path"] = tracking.url_scrub(path)
     texts = _texts(row)
     if not _text_fits(texts):
         for key, limit, value in zip(_TEXT_KEYS, _TEXT_MAX, texts, strict=True):

@@ -80,8 +80,12 @@ class SinkError(Exception):
         self.failed = failed
 
 
+# Every column, blank: what an event does not set.
+BLANK_ROW = {c: DEFAULTS.get(c, "") for c in COLUMNS}
+
+
 def event_row(event: dict) -> tuple:
-    return tuple(event.get(c, DEFAULTS.get(c, "")) for c in COLUMNS)
+    return tuple(event.get(c, BLANK_ROW[c]) for c in COLUMNS)
 
 
 def _json_default(value):
@@ -95,7 +99,7 @@ def _json_default(value):
 def event_json(event: dict) -> str:
     """One event as a JSON line: ISO-8601 UTC times, money as a decimal string."""
     return json.dumps(
-        {c: event.get(c, DEFAULTS.get(c, "")) for c in COLUMNS},
+        {c: event.get(c, BLANK_ROW[c]) for c in COLUMNS},
         default=_json_default,
         separators=(",", ":"),
     )
@@ -142,7 +146,6 @@ COPY_COLUMNS = (
     *NULLABLE,
     "properties",
 )
-_BLANK = {c: DEFAULTS.get(c, "") for c in COLUMNS}
 _plain = operator.itemgetter(*COPY_COLUMNS[: -len(NULLABLE) - 1])
 _nullable = operator.itemgetter(*NULLABLE)
 _json_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
@@ -153,7 +156,7 @@ _COPY_CHUNK = 1 << 20
 
 def _escaped_line(event: dict) -> str:
     """The slow path: a line whose values hold tabs, newlines or backslashes."""
-    event = {**_BLANK, **event}
+    event = {**BLANK_ROW, **event}
     props = event["properties"]
     values = [
         *(str(v).translate(_ESCAPES) for v in _plain(event)),
@@ -164,7 +167,7 @@ def _escaped_line(event: dict) -> str:
 
 
 def _copy_lines(events):
-    blank, plain, nullable, encode = _BLANK, _plain, _nullable, _json_encode
+    blank, plain, nullable, encode = BLANK_ROW, _plain, _nullable, _json_encode
     join, tabs = "\t".join, _PLAIN_TABS
     for event in events:
         try:  # prepared events hold every column
