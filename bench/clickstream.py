@@ -136,6 +136,12 @@ def middleware_overhead(workers, path="/", cookie=""):
             after = cpu_snapshot(workers)
             results[mode].append(result)
             cpu[mode].append({k: (after[k] - before[k]) / result[3] for k in after})
+        print(
+            f"  round {i + 1}/{ROUNDS}: ratio "
+            f"{results['on'][-1][0] / results['off'][-1][0]:.3f}",
+            file=sys.stderr,
+            flush=True,
+        )
     ratios = [a[0] / b[0] for a, b in zip(results["on"], results["off"], strict=True)]
     added = [a[1] - b[1] for a, b in zip(results["on"], results["off"], strict=True)]
     print(
