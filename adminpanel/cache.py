@@ -2,11 +2,10 @@
 Caching of dashboard panels by date range.
 
 A panel's key carries `analytics_version()` (a counter in the cache that a
-rollup run bumps, as the `analytics_rollup` job does after rebuilding the
-daily rollups) and the newest rolled-up hour, so new rollups make old
+rollup run bumps: the `analytics_rollup` job and command, after rebuilding
+the daily rollups) and the newest rolled-up hour, so new rollups make old
 entries unreachable at once, with no key scans. Entries also expire after a
-short TTL, for rollups rebuilt without a bump (the `analytics_rollup`
-command, a bench).
+short TTL, for rollups rebuilt without a bump (a bench).
 """
 
 import logging

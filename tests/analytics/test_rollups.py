@@ -233,3 +233,16 @@ def test_session_cookie_in_another_shape_is_still_read(raw):
 )
 def test_a_garbled_session_cookie_is_no_session(raw):
     assert SessionState.load(raw) is None
+
+
+def test_rollup_command_also_refreshes_the_dashboards_daily_rollups(demo):
+    from adminpanel.cache import analytics_version
+    from adminpanel.models import DailySessionRollup, RollupMark
+
+    RollupMark.objects.all().delete()
+    DailySessionRollup.objects.all().delete()
+    version = analytics_version()
+    call_command("analytics_rollup", since="2000-01-01", verbosity=0)
+    assert RollupMark.objects.exists()
+    assert DailySessionRollup.objects.exists()
+    assert analytics_version() != version  # cached panels moved on

@@ -1,5 +1,6 @@
 """
-Rebuild session summaries and hourly rollups from raw events.
+Rebuild session summaries and hourly rollups from raw events, then the
+dashboards' daily rollups (as the periodic `analytics_rollup` job does).
 
 Incremental and idempotent: each run rebuilds from the last rolled hour
 minus ANALYTICS_ROLLUP_LOOKBACK_HOURS (to absorb late events) up to now, so
@@ -9,7 +10,6 @@ running it again for the same hours gives the same numbers.
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.rollups import rollup_window, rollups_build
@@ -63,18 +63,20 @@ class Command(BaseCommand):
                 f"Would rebuild {start:%Y-%m-%d %H:00} to {end:%Y-%m-%d %H:00} UTC."
             )
             return
+        # The dashboards read daily rollups built from these: refreshed as the
+        # periodic job does, so a re-roll shows on them at once.
+        from adminpanel.cache import analytics_version_bump
+        from adminpanel.rollups import daily_rollups_refresh
+
         sessions = sessions_build(since=start, until=end)
         cells = rollups_build(since=start, until=end)
-        try:
-            cache.incr("analytics:version")
-        except ValueError:
-            cache.set("analytics:version", 1, timeout=None)
-        except Exception:  # dashboards then refresh on their TTL instead
-            pass
+        daily = daily_rollups_refresh()
+        analytics_version_bump()
         if verbosity:
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Rolled up {start:%Y-%m-%d %H:00} to {end:%Y-%m-%d %H:00} UTC: "
-                    f"{sessions} sessions, {cells} rollup cells."
+                    f"{sessions} sessions, {cells} rollup cells; dashboards' daily "
+                    f"rollups rebuilt from {daily['sessions_from']}."
                 )
             )
