@@ -99,8 +99,8 @@ def generate(*, events: int, orders: int, now: datetime) -> dict:
     with connection.cursor() as cursor:
         t = time.perf_counter()
         cursor.execute(
-            "INSERT INTO shop_category (name, slug, description, position, path, depth) "
-            "SELECT 'Category ' || g, 'cat-' || g, '', g, 'cat-' || g, 0 FROM generate_series(1, 20) g"
+            "INSERT INTO shop_category (name, slug, description, position, path) "
+            "SELECT 'Category ' || g, 'cat-' || g, '', g, 'cat-' || g FROM generate_series(1, 20) g"
         )
         cursor.execute(
             "INSERT INTO shop_product (category_id, name, slug, description, is_active, is_featured,"
