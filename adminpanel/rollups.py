@@ -178,7 +178,10 @@ def _visitor_counts(first: dt.date) -> dict:
 
 
 def _search_expressions() -> tuple[str, str]:
-    """The lower-cased query text and "found nothing", as the selectors read them."""
+    """
+    The lower-cased query text and "found nothing", from the `query` and
+    `results` the search service records in a search event's properties.
+    """
     if connection.vendor == "postgresql":
         return "LOWER(properties ->> 'query')", "properties -> 'results' = '0'::jsonb"
     return (

@@ -46,6 +46,7 @@ from .models import (
     DailySessionRollup,
     DailyVisitorCount,
 )
+from .rollups import SESSION_DIMENSIONS
 
 ZERO = Decimal("0")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -56,9 +57,6 @@ FUNNEL_STEPS = [
     ("begin_checkout", "Began checkout"),
     ("purchase", "Purchased"),
 ]
-# The clickstream records a search's text and result count in `properties`.
-SEARCH_QUERY_KEY = "query"
-SEARCH_RESULTS_KEY = "results"
 ABANDONED_AFTER = dt.timedelta(hours=24)
 
 
@@ -631,16 +629,8 @@ def funnel(*, start: dt.datetime, end: dt.datetime) -> dict:
 # ---------------------------------------------------------------------------
 
 
-SESSION_FIELDS = {
-    "channel",
-    "referrer",
-    "campaign",
-    "landing_path",
-    "device",
-    "browser",
-    "country",
-    "source",
-}
+# What the daily session rollups are kept by.
+SESSION_FIELDS = frozenset(SESSION_DIMENSIONS)
 
 
 def sessions_by(
