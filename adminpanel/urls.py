@@ -1,14 +1,18 @@
 from django.urls import path
 
-from . import views
+from . import panels, views
 
 app_name = "adminpanel"
 
 urlpatterns = [
-    path("", views.range_page, {"page": "overview"}, name="overview"),
     *(
-        path(f"{page}/", views.range_page, {"page": page}, name=page)
-        for page in ("sales", "products", "funnel", "traffic", "search", "customers")
+        path(
+            "" if page == "overview" else f"{page}/",
+            views.range_page,
+            {"page": page},
+            name=page,
+        )
+        for page in panels.PANELS
     ),
     path("realtime/", views.realtime, name="realtime"),
     path("realtime/live/", views.realtime_partial, name="realtime_partial"),

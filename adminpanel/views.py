@@ -57,7 +57,10 @@ def _export(request, tables: list[Table], page: str, label: str):
     raise Http404("No such table on this page.")
 
 
-def _range_page(request, page: str):
+@require_GET
+@staff_required
+def range_page(request, page: str):
+    """Any dashboard page driven by a date range (the URLconf names the page)."""
     form = RangeForm(request.GET)
     context = {
         "pages": PAGES,
@@ -81,13 +84,6 @@ def _range_page(request, page: str):
         return exported
     context.update(data=data, rng=rng, previous=rng.previous())
     return render(request, f"adminpanel/{page}.html", context)
-
-
-@require_GET
-@staff_required
-def range_page(request, page: str):
-    """Any dashboard page driven by a date range (the URLconf names the page)."""
-    return _range_page(request, page)
 
 
 @require_GET
