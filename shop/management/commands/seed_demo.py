@@ -79,6 +79,7 @@ class Command(BaseCommand):
         from adminpanel.jobs import job_run_now
         from adminpanel.models import JobRun
 
+        self._say("Dashboards: building rollups and customer statistics...")
         for name in ("analytics_rollup", "refresh_customer_stats"):
             run = job_run_now(name=name)
             if run is not None and run.status == JobRun.Status.ERROR:
