@@ -221,13 +221,20 @@ def order_for_viewer(
     Raises Order.DoesNotExist for anyone else.
     """
     order = Order.objects.get(number=number)
-    if user.is_authenticated and order.user_id == user.pk:
-        return order
-    if order.user_id is None and session_key and order.session_key == session_key:
+    if _viewer_owns(order, user=user, session_key=session_key):
         return order
     if order.number in granted:
         return order
     raise Order.DoesNotExist
+
+
+def _viewer_owns(order: Order, *, user, session_key: str | None) -> bool:
+    """Whether `order` is this viewer's: their user's, or their guest session's."""
+    if user.is_authenticated and order.user_id == user.pk:
+        return True
+    return (
+        order.user_id is None and bool(session_key) and order.session_key == session_key
+    )
 
 
 def order_for_checkout_token(
@@ -237,11 +244,7 @@ def order_for_checkout_token(
     if not token:
         return None
     order = Order.objects.filter(checkout_token=token).first()
-    if order is None:
-        return None
-    if user.is_authenticated and order.user_id == user.pk:
-        return order
-    if session_key and order.session_key == session_key:
+    if order is not None and _viewer_owns(order, user=user, session_key=session_key):
         return order
     return None
 
