@@ -14,6 +14,8 @@ from typing import Any
 
 from django.core.cache import cache
 
+from shop.cache import counter_bump
+
 from .selectors import rollup_watermark
 
 logger = logging.getLogger(__name__)
@@ -31,11 +33,7 @@ def analytics_version() -> int:
 
 def analytics_version_bump() -> None:
     """Make every cached panel unreachable: the rollups it was built from moved."""
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 1, timeout=None)
-    except Exception:
+    if not counter_bump(VERSION_KEY):
         logger.warning("Dashboard cache unavailable; panels expire on their TTL")
 
 

@@ -67,14 +67,25 @@ def catalogue_bump() -> None:
 
 def _bump() -> None:
     _seen["version"] = 0  # this process reads the new version at once
+    # A cache outage leaves nothing stale behind to invalidate.
+    counter_bump(VERSION_KEY)
+
+
+def counter_bump(key: str) -> bool:
+    """
+    Move the version counter `key` on; False when the cache is down.
+
+    A missing counter starts from the clock, not from 1, so that after the
+    cache loses it no old value (and no entry keyed by one) comes back.
+    """
     try:
-        cache.incr(VERSION_KEY)
+        cache.incr(key)
     except ValueError:
         with suppress(Exception):
-            cache.add(VERSION_KEY, time.time_ns() // 1000, timeout=None)
+            cache.add(key, time.time_ns() // 1000, timeout=None)
     except Exception:
-        # A cache outage leaves nothing stale behind to invalidate.
-        return
+        return False
+    return True
 
 
 def stock_version(product_id: int) -> int:
@@ -87,13 +98,7 @@ def stock_version(product_id: int) -> int:
 
 def stock_bump(product_ids) -> None:
     for product_id in set(product_ids):
-        key = f"catalogue:stock:{product_id}"
-        try:
-            cache.incr(key)
-        except ValueError:
-            with suppress(Exception):
-                cache.add(key, time.time_ns() // 1000, timeout=None)
-        except Exception:
+        if not counter_bump(f"catalogue:stock:{product_id}"):
             return
 
 
