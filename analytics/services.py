@@ -488,14 +488,24 @@ def _text_fits(texts: tuple) -> bool:
     return True
 
 
-def _event_prepare(event: dict, sessions: dict) -> dict:
+def _event_prepare(event: dict, sessions: dict, seconds: dict) -> dict:
     # Runs in the flusher for every event: the raw request values the
     # middleware gathered are read here, and the common row (short, clean
-    # ASCII text) is checked in one pass and left as it is.
+    # ASCII text) is checked in one pass and left as it is. `sessions` and
+    # `seconds` are the batch's memos: a visitor's page views share one
+    # session cookie value, and a batch spans a few seconds.
     row = {**_BLANK_EVENT, **event}
     at = row.pop("_ts", None)
     if at is not None:
-        row["occurred_at"] = datetime.fromtimestamp(at, UTC)
+        whole = int(at)
+        micro = int((at - whole) * 1_000_000)
+        second = seconds.get(whole)
+        if second is None:
+            moment = datetime.fromtimestamp(whole, UTC)
+            second = seconds[whole] = (moment, f"{moment:%Y-%m-%d %H:%M:%S}")
+        row["occurred_at"] = second[0].replace(microsecond=micro)
+        # What DatabaseSink writes: str() of the datetime costs more.
+        row["_at"] = f"{second[1]}.{micro:06d}+00"
     raw = row.pop("_session", None)
     if raw is not None:
         # The session cookie's value: a visitor's page views share it.
@@ -508,18 +518,17 @@ def _event_prepare(event: dict, sessions: dict) -> dict:
             row["utm_source"] = state.source
             row["utm_medium"] = state.medium
             row["utm_campaign"] = state.campaign
-    referrer = row.pop("_referrer", None)
-    if referrer is not None:
-        row["referrer"] = tracking.url_scrub(referrer)
-    language = row.pop("_language", None)
-    if language:
-        row["language"] = language.partition(",")[0].strip()[:20]
-    country = row.pop("_country", None)
-    if country:
-        row["country"] = country[:2].upper()
     ua = row.pop("_ua", None)
-    host = row.pop("_host", None)
-    if ua is not None:
+    if ua is not None:  # the request's raw values, gathered together
+        referrer = row.pop("_referrer", "")
+        if referrer:
+            row["referrer"] = tracking.url_scrub(referrer)
+        language = row.pop("_language", "")
+        if language:
+            row["language"] = language.partition(",")[0].strip()[:20]
+        country = row.pop("_country", "")
+        if country:
+            row["country"] = country[:2].upper()
         device, browser, os_name, is_bot = useragent_parse(ua[:512])
         if "device" not in event:
             row["device"] = device
@@ -528,6 +537,7 @@ def _event_prepare(event: dict, sessions: dict) -> dict:
         if "os" not in event:
             row["os"] = os_name
         row["is_bot"] = bool(row["is_bot"]) or is_bot
+    host = row.pop("_host", None)
     if host is not None and "channel" not in event:
         row["channel"] = tracking.channel_classify(
             source=row["utm_source"],
@@ -536,9 +546,10 @@ def _event_prepare(event: dict, sessions: dict) -> dict:
             host=host,
         )
     path = row["path"]
-    if not isinstance(path, str):
-        path = str(path or "")
-    row["path"] = tracking.url_scrub(path)
+    if path.__class__ is not str:
+        path = row["path"] = str(path or "")
+    if "?" in path:
+        row["path"] = tracking.url_scrub(path)
     texts = _texts(row)
     if not _text_fits(texts):
         for key, limit, value in zip(_TEXT_KEYS, _TEXT_MAX, texts, strict=True):
@@ -552,8 +563,10 @@ def _event_prepare(event: dict, sessions: dict) -> dict:
         except (InvalidOperation, ValueError):
             row["value"] = None
     event_id = row["event_id"]
-    if event_id is not None and not isinstance(event_id, uuid.UUID):
-        row["event_id"] = uuid.UUID(str(event_id))
+    if event_id is not None:  # the client's own: canonical text, or refused
+        row["event_id"] = str(
+            event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id))
+        )
     row["is_bot"] = bool(row["is_bot"])
     return row
 
@@ -562,39 +575,42 @@ def events_prepare(events: list[dict]) -> list[dict]:
     """Parse user agents, bound sizes and assign cookieless sessions."""
     from .sessions import sessions_assign
 
-    prepared, sessions = [], {}
+    prepared, sessions, seconds = [], {}, {}
     for event in events:
         try:
-            prepared.append(_event_prepare(event, sessions))
+            prepared.append(_event_prepare(event, sessions, seconds))
         except Exception:
             logger.exception("analytics: dropped a malformed event")
-    unnamed = [e for e in prepared if e.get("event_id") is None]
+    unnamed = [e for e in prepared if e["event_id"] is None]
     for event, event_id in zip(unnamed, event_ids(len(unnamed)), strict=True):
         event["event_id"] = event_id
     sessions_assign(events=prepared)
     return prepared
 
 
-_UUID7_MARKS = (0x7 << 76) | (0b10 << 62)  # version 7, RFC 9562 variant
-_RAND_B = (1 << 62) - 1
+# The RFC 9562 variant (0b10) with two random bits, for each hex digit.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
-def event_ids(count: int) -> list[uuid.UUID]:
+def event_ids(count: int) -> list[str]:
     """
-    `count` new time-ordered UUIDs (version 7, RFC 9562): the Unix time in
-    milliseconds, then 74 random bits.
+    `count` new time-ordered UUIDs (version 7, RFC 9562) in canonical text
+    form: the Unix time in milliseconds, then 74 random bits.
 
     IDs drawn later sort later, so the unique index on `event_id` grows at
     its right edge, as the primary key does, instead of every row landing
-    on a random page of a large index.
+    on a random page of a large index. They are drawn as text, which is
+    what every sink writes, from one random hex string for the batch.
     """
-    head = (time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80 | _UUID7_MARKS
-    raw = os.urandom(10 * count)
-    ids = []
-    for i in range(0, 10 * count, 10):
-        bits = int.from_bytes(raw[i : i + 10])
-        ids.append(uuid.UUID(int=head | (bits >> 68) << 64 | bits & _RAND_B))
-    return ids
+    ms = time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF
+    head = f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-7"
+    rand = os.urandom(10 * count).hex()
+    variant = _VARIANT_DIGIT
+    return [
+        f"{head}{rand[i : i + 3]}-{variant[rand[i + 3]]}{rand[i + 4 : i + 7]}-"
+        f"{rand[i + 7 : i + 19]}"
+        for i in range(0, 20 * count, 20)
+    ]
 
 
 def events_collect(*, events: list[dict], flagged: bool = False) -> int:

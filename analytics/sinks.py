@@ -4,7 +4,8 @@ dotted path; each has `write(events: list[dict]) -> None` and raises on
 failure (optionally a `SinkError` carrying only the events that failed).
 
 Events arrive prepared by `services.events_prepare`: plain dicts keyed by
-Event column, with a UUID `event_id`, aware datetimes and Decimal `value`.
+Event column, with `event_id` a UUID in canonical text form, aware datetimes
+and Decimal `value`.
 """
 
 import csv
@@ -135,59 +136,61 @@ class DatabaseSink:
 
 
 # COPY payloads for events, in PostgreSQL's text format, one line per event
-# built with C-level joins: prepared events hold str in every text column,
-# and str() of a datetime, UUID, int, Decimal or bool is valid input. The
-# nullable columns (all non-text) go last but one, so a None among them can
-# be turned into \\N by replacing "None", which no value of theirs contains.
-# `properties` is the last column, the only one serialised as JSON.
-NULLABLE = tuple(c for c in COLUMNS if c in DEFAULTS and DEFAULTS[c] is None)
-COPY_COLUMNS = (
-    *(c for c in COLUMNS if c not in NULLABLE and c != "properties"),
-    *NULLABLE,
-    "properties",
+# built with C-level joins. Prepared events hold str in every text column, a
+# canonical text `event_id`, and (from the flusher) `_at`, the COPY text of
+# `occurred_at`. The rest are formatted with str(), which gives valid input
+# for a datetime, int, Decimal or bool; None becomes \\N by replacing "None",
+# which no value of theirs contains. `properties` is the only JSON column.
+TEXT_COLUMNS = tuple(
+    c for c in COLUMNS if c not in DEFAULTS and c not in ("event_id", "occurred_at")
 )
-_plain = operator.itemgetter(*COPY_COLUMNS[: -len(NULLABLE) - 1])
-_nullable = operator.itemgetter(*NULLABLE)
+OTHER_COLUMNS = tuple(c for c in DEFAULTS if c != "properties")
+COPY_COLUMNS = ("event_id", "occurred_at", *TEXT_COLUMNS, *OTHER_COLUMNS, "properties")
+_texts = operator.itemgetter(*TEXT_COLUMNS)
+_others = operator.itemgetter(*OTHER_COLUMNS)
 _json_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
-_PLAIN_TABS = len(COPY_COLUMNS) - len(NULLABLE) - 2
+_TEXT_TABS = len(TEXT_COLUMNS) - 1
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _COPY_CHUNK = 1 << 20
 
 
 def _escaped_line(event: dict) -> str:
-    """The slow path: a line whose values hold tabs, newlines or backslashes."""
+    """The slow path: values that hold tabs, newlines or backslashes, or no str."""
     event = {**BLANK_ROW, **event}
     props = event["properties"]
     values = [
-        *(str(v).translate(_ESCAPES) for v in _plain(event)),
-        *("\\N" if v is None else str(v) for v in _nullable(event)),
+        *(str(event[c]).translate(_ESCAPES) for c in ("event_id", "occurred_at")),
+        *(str(v).translate(_ESCAPES) for v in _texts(event)),
+        *("\\N" if v is None else str(v) for v in _others(event)),
         (_json_encode(props) if props else "{}").translate(_ESCAPES),
     ]
     return "\t".join(values) + "\n"
 
 
 def _copy_lines(events):
-    blank, plain, nullable, encode = BLANK_ROW, _plain, _nullable, _json_encode
-    join, tabs = "\t".join, _PLAIN_TABS
+    texts, others, encode = _texts, _others, _json_encode
+    join, tabs = "\t".join, _TEXT_TABS
     for event in events:
         try:  # prepared events hold every column
-            head, nulls, props = plain(event), nullable(event), event["properties"]
-        except KeyError:
-            row = {**blank, **event}
-            head, nulls, props = plain(row), nullable(row), row["properties"]
-        head = join(map(str, head))
+            text = join(texts(event))
+            nulls = join(map(str, others(event))).replace("None", "\\N")
+            props = event["properties"]
+            at = event.get("_at") or event["occurred_at"]
+            event_id = event["event_id"]
+        except (KeyError, TypeError):  # a column missing, or text that is not str
+            yield _escaped_line(event)
+            continue
         tail = encode(props) if props else "{}"
         if (
-            head.count("\t") != tabs
-            or "\n" in head
-            or "\\" in head
-            or "\r" in head
+            text.count("\t") != tabs
+            or "\n" in text
+            or "\\" in text
+            or "\r" in text
             or "\\" in tail  # JSON escapes every control character
         ):
             yield _escaped_line(event)
             continue
-        nulls = join(map(str, nulls)).replace("None", "\\N")
-        yield f"{head}\t{nulls}\t{tail}\n"
+        yield f"{event_id}\t{at}\t{text}\t{nulls}\t{tail}\n"
 
 
 class _CopyStream:

@@ -13,6 +13,10 @@ Clickstream benchmarks (never part of the test run).
 2. Ingest into PostgreSQL: DatabaseSink (COPY, 5,000 events a batch) vs
    one INSERT per event, in rounds; medians are reported.
 3. /analytics/collect: events per second accepted end to end (wrk, 50/batch).
+
+BENCH_PARTS picks the parts (ingest,middleware,collect), BENCH_PAGES the
+middleware's pages (cached,rendered), BENCH_ROUNDS and BENCH_DURATION the
+rounds.
 """
 
 import json
@@ -330,11 +334,14 @@ def main():
         # whole-page cache, ~0.3 ms of work), and the same page rendered for
         # a visitor with a Django session (a cart, say), as most shop pages
         # are for shoppers who have started to buy.
-        cases = (
-            ("cached page", "/", ""),
-            ("rendered page", "/", "sessionid=benchnosuchsession; "),
-        )
-        for label, path, cookie in cases if "middleware" in parts else ():
+        cases = {
+            "cached": ("cached page", "/", ""),
+            "rendered": ("rendered page", "/", "sessionid=benchnosuchsession; "),
+        }
+        pages = os.environ.get("BENCH_PAGES", "cached,rendered").split(",")
+        for label, path, cookie in (
+            [cases[page] for page in pages] if "middleware" in parts else ()
+        ):
             rps_on, rps_off, p50_on, p50_off, ratio, added = middleware_overhead(
                 workers, path, cookie
             )

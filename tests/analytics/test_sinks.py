@@ -157,6 +157,25 @@ def test_firehose_gives_back_records_that_keep_failing(aws):
     assert len(info.value.failed) == 4
 
 
+def test_database_sink_stores_the_time_the_other_sinks_see(db):
+    from analytics.models import Event
+    from analytics.sinks import DatabaseSink, event_json
+
+    # Server events carry the epoch time; the row's datetime and the text
+    # COPY writes are made apart, and must name the same microsecond.
+    stamps = [1772359200.0, 1772359200.9999996, 1772359259.123456, time.time()]
+    prepared = events_prepare([{"name": "page_view", "_ts": ts} for ts in stamps])
+    DatabaseSink().write(prepared)
+    stored = dict(Event.objects.values_list("event_id", "occurred_at"))
+    for ts, event in zip(stamps, prepared, strict=True):
+        at = event["occurred_at"]
+        assert abs(at.timestamp() - ts) < 1e-6
+        assert stored[uuid.UUID(event["event_id"])] == at
+        assert json.loads(event_json(event))["occurred_at"] == (
+            at.isoformat().replace("+00:00", "Z")
+        )
+
+
 def test_database_sink_stores_awkward_values_faithfully(db):
     from analytics.models import Event
     from analytics.sinks import DatabaseSink
@@ -177,7 +196,7 @@ def test_database_sink_stores_awkward_values_faithfully(db):
     )
     DatabaseSink().write([event])
     stored = Event.objects.get()
-    assert stored.event_id == event["event_id"]
+    assert str(stored.event_id) == event["event_id"]
     assert stored.path == event["path"]
     assert stored.utm_term == 'a,"b"\tc\\d'
     assert stored.referrer == "https://example.com/é?x=1\n2"
@@ -207,7 +226,7 @@ def test_database_sink_drops_duplicates_within_and_across_batches(db):
     sink.write([dict(first[0]), again[0], dict(again[0]), again[1]])
     ids = list(Event.objects.values_list("event_id", flat=True))
     assert len(ids) == 5
-    assert set(ids) == {e["event_id"] for e in [*first, *again]}
+    assert {str(i) for i in ids} == {e["event_id"] for e in [*first, *again]}
     # The table still takes new batches after a refused COPY.
     sink.write(make_events(2))
     assert Event.objects.count() == 7
@@ -219,15 +238,21 @@ def test_event_ids_drawn_by_the_flusher_are_time_ordered_uuid7():
     first = event_ids(500)
     time.sleep(0.002)  # the next millisecond
     second = event_ids(500)
-    ids = first + second
+    ids = [uuid.UUID(text) for text in first + second]
+    # Canonical text: what str() of the UUID gives, and what is stored.
+    assert [str(u) for u in ids] == first + second
     assert len(set(ids)) == 1000
     assert {u.version for u in ids} == {7}
     assert {u.variant for u in ids} == {uuid.RFC_4122}
     # The first 48 bits are the Unix time in milliseconds.
     now_ms = time.time_ns() // 1_000_000
     assert all(0 <= now_ms - (u.int >> 80) < 5_000 for u in ids)
+    # 74 random bits: the variant digit's two free bits, and rand_a, vary.
+    assert {u.int >> 60 & 0b11 for u in ids} == {0, 1, 2, 3}
+    assert len({u.int >> 64 & 0xFFF for u in ids}) > 800
     # A later batch sorts after an earlier one, as the index sees them.
-    assert max(first) < min(second)
+    assert max(ids[:500]) < min(ids[500:])
+    assert max(first) < min(second)  # the same order as text
 
 
 def test_prepare_draws_missing_event_ids_and_keeps_given_ones():
@@ -238,8 +263,8 @@ def test_prepare_draws_missing_event_ids_and_keeps_given_ones():
             {"name": "b", "occurred_at": datetime.now(UTC), "event_id": str(given)},
         ]
     )
-    assert prepared[0]["event_id"].version == 7
-    assert prepared[1]["event_id"] == given
+    assert uuid.UUID(prepared[0]["event_id"]).version == 7
+    assert prepared[1]["event_id"] == str(given)
 
 
 @pytest.mark.postgres  # a database server's connection; SQLite's is a file
