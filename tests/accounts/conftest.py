@@ -5,7 +5,6 @@ and a small JWKS server for tokens signed with a key pair made here.
 
 import functools
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,36 +13,17 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
-from moto.server import ThreadedMotoServer
 
 from accounts import services
 from accounts.cognito import jwks_cache_clear
 from config.aws import aws_client
-
-MOTO_PORTS = range(5110, 5120)
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+from tests.aws_local import moto_running
 
 
 @pytest.fixture(scope="session")
 def moto_url():
-    port = next((p for p in MOTO_PORTS if _port_free(p)), None)
-    if port is None:
-        pytest.skip("no free port in 5110-5119 for the local AWS stand-in")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(50):
-        try:
-            requests.get(f"{url}/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield url
-    server.stop()
+    with moto_running() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

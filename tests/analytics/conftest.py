@@ -46,12 +46,10 @@ def browser(client):
 @pytest.fixture(scope="session")
 def moto_server():
     """moto's server on 127.0.0.1 over real HTTP (the local AWS stand-in)."""
-    from moto.server import ThreadedMotoServer
+    from tests.aws_local import moto_running
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=5121, verbose=False)
-    server.start()
-    yield "http://127.0.0.1:5121"
-    server.stop()
+    with moto_running() as url:
+        yield url
 
 
 @pytest.fixture

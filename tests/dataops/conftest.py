@@ -4,16 +4,13 @@ with a counter of the requests that write objects.
 """
 
 import os
-import socket
-import time
 
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from config.aws import _session
+from tests.aws_local import moto_running
 
-PORTS = range(5130, 5140)
 WRITE_OPERATIONS = {
     "PutObject",
     "UploadPart",
@@ -23,31 +20,12 @@ WRITE_OPERATIONS = {
 }
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    return 0
-
-
 @pytest.fixture(scope="session")
 def moto_s3_url():
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    for _ in range(50):
-        try:
-            requests.get(f"{url}/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield url
-    server.stop()
+    with moto_running() as url:
+        yield url
 
 
 class RequestCounter:
