@@ -6,6 +6,7 @@ Nothing here does I/O, so it is cheap to call on the request path.
 """
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -152,13 +153,12 @@ class SessionState:
         if not raw or len(raw) > SESSION_COOKIE_MAX:
             return None
         # What parse_qsl() gives for the cookie dump() writes, without its
-        # per-pair overhead: this runs on every tracked request.
-        pairs = raw.split("&")
-        if len(pairs) == 7 and all(map(str.startswith, pairs, _DUMP_KEYS)):
-            s, t, ch, src, med, cmp, ref = pairs
-            values = s[2:], t[2:], ch[3:], src[4:], med[4:], cmp[4:], ref[4:]
+        # per-pair overhead: this runs for every tracked page view.
+        match = _DUMP.fullmatch(raw)
+        if match is not None:
+            values = match.groups()
         else:  # another order, or missing keys: read it the long way
-            data = dict(pair.partition("=")[::2] for pair in pairs)
+            data = dict(pair.partition("=")[::2] for pair in raw.split("&"))
             values = [data.get(key[:-1], "") for key in _DUMP_KEYS]
         if "%" in raw or "+" in raw:
             values = [unquote_plus(v) if "%" in v or "+" in v else v for v in values]
@@ -167,17 +167,19 @@ class SessionState:
         if not session_id or last_seen is None:
             return None
         return cls(
-            session_id=session_id[:64],
-            last_seen=last_seen,
-            channel=channel[:30] or "direct",
-            source=source[:100],
-            medium=medium[:100],
-            campaign=campaign[:100],
-            referrer=referrer[:500],
+            session_id[:64],
+            last_seen,
+            channel[:30] or "direct",
+            source[:100],
+            medium[:100],
+            campaign[:100],
+            referrer[:500],
         )
 
 
 _DUMP_KEYS = ("s=", "t=", "ch=", "src=", "med=", "cmp=", "ref=")
+# What dump() writes: the seven pairs in its order, no "&" within a value.
+_DUMP = re.compile("&".join(f"{key}([^&]*)" for key in _DUMP_KEYS))
 # What a browser keeps of one cookie, about; dump() stays well below it.
 SESSION_COOKIE_MAX = 4000
 

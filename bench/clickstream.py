@@ -14,7 +14,10 @@ Clickstream benchmarks (never part of the test run).
    one INSERT per event, in rounds; medians are reported.
 3. /analytics/collect: events per second accepted end to end (wrk, 50/batch).
 
-BENCH_PARTS picks the parts (ingest,middleware,collect), BENCH_PAGES the
+4. The flusher's CPU to prepare a page view for the sinks, for one visitor
+   (as part 1 replays) and for a visitor each (BENCH_PARTS=prepare only).
+
+BENCH_PARTS picks the parts (ingest,middleware,collect,prepare), BENCH_PAGES the
 middleware's pages (cached,rendered), BENCH_ROUNDS and BENCH_DURATION the
 rounds.
 """
@@ -314,8 +317,65 @@ def ingest(n=200_000, naive_n=2_000, batch_size=5_000):
     return copy_rate, naive_rate
 
 
+def prepare(n=5_000):
+    """
+    The flusher's CPU a page view, before COPY (services.events_prepare):
+    page views as the middleware buffers them (raw cookie, headers and
+    time), from one visitor, as the middleware part replays, and from a
+    visitor and session each, as a busy shop's batch mostly holds.
+    """
+    import django
+
+    django.setup()
+    from analytics.services import events_prepare
+
+    agent = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
+    )
+
+    def events(visitors):
+        now = time.time()
+        return [
+            {
+                "name": "page_view",
+                "_ts": now + i / 1000,
+                "_ua": agent,
+                "_referrer": "",
+                "_language": "en-GB,en;q=0.9",
+                "_country": "GB",
+                "_session": f"s=session{i % visitors:09d}&t={int(now)}&ch=direct"
+                "&src=&med=&cmp=&ref=",
+                "visitor_id": f"visitor{i % visitors:09d}",
+                "user_id": None,
+                "path": f"/products/p-{i % 300}/",
+                "route": "shop:product",
+                "status_code": 200,
+                "duration_ms": 3,
+            }
+            for i in range(n)
+        ]
+
+    costs = {}
+    for label, visitors in (("one visitor", 1), ("a visitor each", n)):
+        runs = []
+        for _ in range(ROUNDS):
+            batch = events(visitors)
+            started = time.thread_time()
+            events_prepare(batch)
+            runs.append((time.thread_time() - started) / n * 1e6)
+        costs[label] = statistics.median(runs)
+    return costs
+
+
 def main():
     parts = os.environ.get("BENCH_PARTS", "ingest,middleware,collect").split(",")
+    if "prepare" in parts:
+        costs = prepare()
+        print(
+            f"flusher, preparing a page view (median of {ROUNDS}): "
+            + ", ".join(f"{label} {cost:.1f} us" for label, cost in costs.items())
+        )
     if "ingest" in parts:
         copy_rate, naive_rate = ingest()
         print(
