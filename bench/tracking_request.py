@@ -100,6 +100,8 @@ def main():
         for name in names[i % 3 :] + names[: i % 3]:
             costs[name].append(block(visitors[name]))
         recorder_get().buffer.clear()
+        if (i + 1) % 10 == 0:
+            print(f"  round {i + 1}/{ROUNDS}", file=sys.stderr, flush=True)
 
     def added(name, base):
         return statistics.median(
