@@ -1,9 +1,6 @@
 from django import forms
 
-from shop.forms import CheckoutForm
-
-from .models import Address
-from .services import ADDRESS_FIELDS
+from .models import COUNTRIES
 
 PASSWORD_HELP = (
     "At least 8 characters, with upper and lower case letters, a number and a symbol."
@@ -81,12 +78,52 @@ class ProfileForm(forms.Form):
     )
 
 
-class AddressForm(forms.ModelForm):
-    country = forms.ChoiceField(
-        choices=CheckoutForm.base_fields["country"].choices, initial="GB"
+class AddressFields(forms.Form):
+    """
+    The address fields, as checkout and the saved-address pages ask for
+    them, with the browser's autofill hints.
+    """
+
+    full_name = forms.CharField(
+        label="Full name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+    phone = forms.CharField(
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
+    )
+    address_line1 = forms.CharField(
+        label="Address",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
+    )
+    address_line2 = forms.CharField(
+        label="Address line 2",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
+    )
+    city = forms.CharField(
+        label="Town or city",
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    )
+    postcode = forms.CharField(
+        max_length=20, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
+    )
+    country = forms.ChoiceField(
+        choices=COUNTRIES,
+        initial="GB",
+        widget=forms.Select(attrs={"autocomplete": "country"}),
+    )
+
+
+class AddressForm(AddressFields):
+    """A saved address: the address fields, a label and the default flag."""
+
+    label = forms.CharField(max_length=40, required=False, help_text="e.g. Home, Work")
     make_default = forms.BooleanField(label="Use for checkout", required=False)
 
-    class Meta:
-        model = Address
-        fields = ADDRESS_FIELDS
+    field_order = ["label"]

@@ -69,11 +69,25 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name.split(" ")[0] if self.name else self.email
 
 
-class Address(models.Model):
-    """A saved delivery address; the default one prefills checkout."""
+# The countries the shop delivers to: checkout, saved addresses and orders.
+COUNTRIES = [
+    ("GB", "United Kingdom"),
+    ("IE", "Ireland"),
+    ("FR", "France"),
+    ("DE", "Germany"),
+    ("NL", "Netherlands"),
+    ("ES", "Spain"),
+    ("US", "United States"),
+]
+COUNTRY_NAMES = dict(COUNTRIES)
 
-    user = models.ForeignKey(User, related_name="addresses", on_delete=models.CASCADE)
-    label = models.CharField(max_length=40, blank=True, help_text="e.g. Home, Work")
+
+class AbstractAddress(models.Model):
+    """
+    A postal address: the fields that checkout asks for, a saved address
+    keeps and an order snapshots, and the one way they are written out.
+    """
+
     full_name = models.CharField(max_length=150)
     phone = models.CharField(max_length=40, blank=True)
     address_line1 = models.CharField("address", max_length=200)
@@ -81,6 +95,46 @@ class Address(models.Model):
     city = models.CharField("town or city", max_length=100)
     postcode = models.CharField(max_length=20)
     country = models.CharField(max_length=2, default="GB")
+
+    FIELDS = [
+        "full_name",
+        "phone",
+        "address_line1",
+        "address_line2",
+        "city",
+        "postcode",
+        "country",
+    ]
+
+    class Meta:
+        abstract = True
+
+    @property
+    def country_name(self) -> str:
+        return COUNTRY_NAMES.get(self.country, self.country)
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The address as it is written on a parcel, one line each."""
+        lines = [
+            self.full_name,
+            self.address_line1,
+            self.address_line2,
+            f"{self.city} {self.postcode}".strip(),
+            self.country_name,
+        ]
+        return [line for line in lines if line]
+
+    def address_fields(self) -> dict:
+        """The address's own values, e.g. to prefill checkout."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+class Address(AbstractAddress):
+    """A saved delivery address; the default one prefills checkout."""
+
+    user = models.ForeignKey(User, related_name="addresses", on_delete=models.CASCADE)
+    label = models.CharField(max_length=40, blank=True, help_text="e.g. Home, Work")
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -21,9 +21,6 @@ from django.utils.crypto import salted_hmac
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
-from shop.models import Order
-from shop.services import cart_get, cart_merge
-
 from .cognito import (
     CognitoConfig,
     CognitoError,
@@ -34,7 +31,8 @@ from .cognito import (
     secret_hash,
     token_verify,
 )
-from .models import Address, User
+from .models import AbstractAddress, Address, User
+from .signals import user_email_verified
 
 logger = logging.getLogger(__name__)
 
@@ -272,23 +270,9 @@ def user_sync(*, claims: dict, email_verified: bool = False) -> User:
     mirrored = sorted(groups - {staff_group, admin_group})
     user.groups.set([Group.objects.get_or_create(name=name)[0] for name in mirrored])
     if verified and user.email == email:
-        orders_attach_guest(user=user)
+        # The shop ties guest orders placed with this address to the user.
+        user_email_verified.send(sender=User, user=user)
     return user
-
-
-def orders_attach_guest(*, user: User) -> int:
-    """Tie guest orders placed with the user's (verified) email to them."""
-    return Order.objects.filter(user__isnull=True, email__iexact=user.email).update(
-        user=user
-    )
-
-
-def cart_adopt(*, user: User, session_key: str | None) -> None:
-    """Merge the anonymous session's cart into the user's cart."""
-    anonymous = cart_get(session_key=session_key) if session_key else None
-    if anonymous is None or not anonymous.lines.exists():
-        return
-    cart_merge(source=anonymous, target=cart_get(user=user, create=True))
 
 
 def user_from_tokens(
@@ -306,16 +290,7 @@ def user_from_tokens(
 # Addresses
 # ---------------------------------------------------------------------------
 
-ADDRESS_FIELDS = [
-    "label",
-    "full_name",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "postcode",
-    "country",
-]
+ADDRESS_FIELDS = ["label", *AbstractAddress.FIELDS]
 
 
 @transaction.atomic

@@ -22,6 +22,5 @@ urlpatterns = [
     path("addresses/", views.addresses, name="addresses"),
     path("addresses/<int:pk>/", views.address_edit, name="address_edit"),
     path("addresses/<int:pk>/delete/", views.address_delete, name="address_delete"),
-    path("orders/", views.orders, name="orders"),
     path("api/me", views.api_me, name="api_me"),
 ]

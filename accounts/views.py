@@ -77,8 +77,8 @@ def _sign_in_complete(request, tokens, *, email_verified=False, nonce=None):
     )
     if user is None:
         raise services.AccountLinkError("This account is disabled.")
-    services.cart_adopt(user=user, session_key=request.session.session_key)
-    # login() cycles the session key, so a pre-login session id is useless.
+    # login() cycles the session key, so a pre-login session id is useless;
+    # the shop merges the visitor's cart on `user_logged_in`.
     auth_login(request, user)
     request.session[SESSION_TOKENS] = tokens.as_session()
     return user
@@ -419,8 +419,11 @@ def address_edit(request, pk):
     address = get_object_or_404(Address, pk=pk, user=request.user)
     form = AddressForm(
         request.POST or None,
-        instance=address,
-        initial={"make_default": address.is_default},
+        initial={
+            **address.address_fields(),
+            "label": address.label,
+            "make_default": address.is_default,
+        },
     )
     if request.method == "POST" and form.is_valid():
         services.address_save(
@@ -443,16 +446,6 @@ def address_delete(request, pk):
     services.address_delete(address=address)
     messages.success(request, "The address was removed.")
     return redirect("accounts:addresses")
-
-
-@login_required
-@require_GET
-def orders(request):
-    return render(
-        request,
-        "accounts/orders.html",
-        {"orders": list(selectors.order_history(user=request.user)[:100])},
-    )
 
 
 # ---------------------------------------------------------------------------

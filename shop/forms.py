@@ -3,6 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 
+from accounts.forms import AddressFields
+
 from .selectors import SORTS, ListingFilters
 from .services import MAX_LINE_QUANTITY
 
@@ -58,27 +60,11 @@ class CartLineForm(forms.Form):
     )
 
 
-class CheckoutForm(forms.Form):
-    email = forms.EmailField(max_length=254)
-    full_name = forms.CharField(label="Full name", max_length=150)
-    phone = forms.CharField(max_length=40, required=False)
-    address_line1 = forms.CharField(label="Address", max_length=200)
-    address_line2 = forms.CharField(
-        label="Address line 2", max_length=200, required=False
-    )
-    city = forms.CharField(label="Town or city", max_length=100)
-    postcode = forms.CharField(max_length=20)
-    country = forms.ChoiceField(
-        choices=[
-            ("GB", "United Kingdom"),
-            ("IE", "Ireland"),
-            ("FR", "France"),
-            ("DE", "Germany"),
-            ("NL", "Netherlands"),
-            ("ES", "Spain"),
-            ("US", "United States"),
-        ],
-        initial="GB",
+class CheckoutForm(AddressFields):
+    field_order = ["email"]
+
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     shipping_method = forms.ChoiceField(widget=forms.RadioSelect)
     payment_method = forms.ChoiceField(widget=forms.RadioSelect)
@@ -98,18 +84,6 @@ class CheckoutForm(forms.Form):
         self.fields["payment_method"].choices = list(payment_choices)
         if payment_choices:
             self.fields["payment_method"].initial = payment_choices[0][0]
-        autocomplete = {
-            "email": "email",
-            "full_name": "name",
-            "phone": "tel",
-            "address_line1": "address-line1",
-            "address_line2": "address-line2",
-            "city": "address-level2",
-            "postcode": "postal-code",
-            "country": "country",
-        }
-        for name, value in autocomplete.items():
-            self.fields[name].widget.attrs["autocomplete"] = value
 
 
 class OrderLookupForm(forms.Form):

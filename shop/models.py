@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AbstractAddress
+
 
 class Category(models.Model):
     """A node in the catalogue tree."""
@@ -262,7 +264,9 @@ class OrderQuerySet(models.QuerySet):
         return self.exclude(status=Order.Status.CANCELLED)
 
 
-class Order(models.Model):
+class Order(AbstractAddress):
+    """A placed order; its delivery address is a snapshot."""
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PAID = "paid", "Paid"
@@ -291,13 +295,6 @@ class Order(models.Model):
     # Idempotency key of the checkout form: a resubmission finds this order.
     checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     email = models.EmailField(db_index=True)
-    full_name = models.CharField(max_length=150)
-    phone = models.CharField(max_length=40, blank=True)
-    address_line1 = models.CharField(max_length=200)
-    address_line2 = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100)
-    postcode = models.CharField(max_length=20)
-    country = models.CharField(max_length=2, default="GB")
     shipping_method = models.CharField(max_length=30)
     payment_method = models.CharField(max_length=30)
     currency = models.CharField(max_length=3)

@@ -11,7 +11,7 @@ from django.contrib.postgres.search import (
 )
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import F, Prefetch, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Greatest
 
 from .models import (
@@ -253,3 +253,12 @@ def order_lookup(*, number: str, email: str) -> Order | None:
     return Order.objects.filter(
         number=number.strip().upper(), email=email.strip().lower()
     ).first()
+
+
+def order_history(*, user) -> QuerySet[Order]:
+    """The user's orders, newest first, with a line count for the list."""
+    return (
+        Order.objects.filter(user=user)
+        .annotate(item_count=Count("lines"))
+        .order_by("-created_at")
+    )

@@ -114,6 +114,11 @@ def _search_vector_refresh(product_ids: list[int] | None) -> None:
 # ---------------------------------------------------------------------------
 
 
+# The session entry that remembers a visitor's cart across sign-in, which
+# gives the session a new key.
+CART_SESSION_KEY = "cart_id"
+
+
 def cart_get(
     *, user=None, session_key: str | None = None, create: bool = False
 ) -> Cart | None:
@@ -226,6 +231,14 @@ def cart_merge(*, source: Cart | None, target: Cart) -> Cart:
             )
     source.delete()
     return target
+
+
+def cart_adopt(*, user, cart_id: int) -> None:
+    """Merge a visitor's anonymous cart into the cart of the user who signed in."""
+    anonymous = Cart.objects.filter(pk=cart_id, user__isnull=True).first()
+    if anonymous is None or not anonymous.lines.exists():
+        return
+    cart_merge(source=anonymous, target=cart_get(user=user, create=True))
 
 
 # ---------------------------------------------------------------------------
@@ -451,3 +464,10 @@ def _order_restock(*, order: Order) -> None:
     product_ids = [line.product_id for line in lines if line.product_id]
     transaction.on_commit(lambda: stock_bump(product_ids))
     transaction.on_commit(lambda: product_index_refresh(product_ids=product_ids))
+
+
+def orders_attach_guest(*, user) -> int:
+    """Tie guest orders placed with the user's (verified) email to them."""
+    return Order.objects.filter(user__isnull=True, email__iexact=user.email).update(
+        user=user
+    )

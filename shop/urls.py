@@ -14,6 +14,8 @@ urlpatterns = [
     path("cart/lines/<int:line_id>/", views.cart_update, name="cart_update"),
     path("cart/lines/<int:line_id>/remove/", views.cart_remove, name="cart_remove"),
     path("checkout/", views.checkout, name="checkout"),
+    # Listed with the account's pages, which link to it.
+    path("accounts/orders/", views.order_history, name="order_history"),
     path("orders/find/", views.order_lookup, name="order_lookup"),
     re_path(
         r"^orders/(?P<number>[A-Za-z0-9-]{1,20})/$",

@@ -2,13 +2,14 @@ import secrets
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.module_loading import import_string
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import address_default
@@ -41,13 +42,20 @@ def _session_key(request, *, create: bool = False) -> str | None:
 
 
 def _cart(request, *, create: bool = False):
-    return services.cart_get(
+    anonymous = not request.user.is_authenticated
+    cart = services.cart_get(
         user=request.user,
-        session_key=_session_key(
-            request, create=create and not request.user.is_authenticated
-        ),
+        session_key=_session_key(request, create=create and anonymous),
         create=create,
     )
+    if (
+        create
+        and anonymous
+        and request.session.get(services.CART_SESSION_KEY) != cart.pk
+    ):
+        # Remembered for sign-in, which gives the session a new key.
+        request.session[services.CART_SESSION_KEY] = cart.pk
+    return cart
 
 
 @require_GET
@@ -375,6 +383,17 @@ def order_detail(request, number):
             "lines": list(order.lines.all()),
             "just_placed": request.session.get("last_order") == order.number,
         },
+    )
+
+
+@login_required
+@never_cache
+@require_GET
+def order_history(request):
+    return render(
+        request,
+        "shop/order_history.html",
+        {"orders": list(selectors.order_history(user=request.user)[:100])},
     )
 
 

@@ -140,13 +140,6 @@ def shipping_totals(subtotal):
 
 
 @register.filter
-def country_name(code: str) -> str:
-    from shop.forms import CheckoutForm
-
-    return dict(CheckoutForm.base_fields["country"].choices).get(code, code)
-
-
-@register.filter
 def shipping_price(code: str):
     method = settings.SHOP_SHIPPING_METHODS.get(code)
     return method[1] if method else None

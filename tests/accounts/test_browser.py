@@ -70,13 +70,13 @@ def test_sign_up_confirm_sign_in_with_a_merged_cart_and_sign_out(
 
         # Order history.
         order = OrderFactory(user=user, email=email)
-        page.goto(base + reverse("accounts:orders"))
+        page.goto(base + reverse("shop:order_history"))
         expect(page.get_by_role("link", name=order.number)).to_be_visible()
 
         # Sign out.
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("link", name="Sign in")).to_be_visible()
-        page.goto(base + reverse("accounts:orders"))
+        page.goto(base + reverse("shop:order_history"))
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         browser.close()
         # ORM calls inside sync_playwright() ran on a connection of their

@@ -6,7 +6,13 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.models import Cart, Order, Product, ProductVariant
-from tests.factories import CategoryFactory, ProductFactory, UserFactory, VariantFactory
+from tests.factories import (
+    CategoryFactory,
+    OrderFactory,
+    ProductFactory,
+    UserFactory,
+    VariantFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -351,3 +357,18 @@ def test_another_process_change_shows_within_the_version_ttl(settings):
     assert catalogue_version() == seen
     time.sleep(0.25)
     assert catalogue_version() == seen + 1
+
+
+def test_order_history_lists_only_the_users_orders_in_constant_queries(
+    client, db, django_assert_max_num_queries
+):
+    user = UserFactory()
+    client.force_login(user)
+    mine = OrderFactory.create_batch(5, user=user, email=user.email)
+    theirs = OrderFactory(user=UserFactory())
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("shop:order_history"))
+    assert response.content.count(b"<tr>") == 6  # header and five orders
+    assert all(order.number.encode() in response.content for order in mine)
+    assert theirs.number.encode() not in response.content
+    assert "private" in response["Cache-Control"]
