@@ -42,7 +42,7 @@ def _peak_mb() -> float:
 
 def phase_load(path: str) -> dict:
     _django()
-    from adminpanel.catalog_import import catalog_load
+    from shop.catalogue_import import catalog_load
 
     start = time.perf_counter()
     result = catalog_load(path=Path(path))

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from adminpanel.catalog_import import catalog_load
+from shop.catalogue_import import catalog_load
 from shop.models import Category, Product, ProductImage, ProductVariant
 from tests.factories import ProductFactory, VariantFactory
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from adminpanel.catalog_import import FORMATS, CatalogFileError, catalog_load
+from shop.catalogue_import import FORMATS, CatalogFileError, catalog_load
 
 MAX_ERRORS_SHOWN = 200
 
