@@ -18,7 +18,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .archive import archive_run
 from .models import JobRun, JobSwitch
+from .pipeline import analytics_rollup_run
 
 logger = logging.getLogger(__name__)
 
@@ -182,33 +184,11 @@ def jobs_state() -> list[dict]:
 
 
 def analytics_rollup_task() -> dict:
-    """
-    Rebuild the recent hours' session summaries and hourly rollups (late
-    events included), then the daily dashboard rollups, and move the
-    dashboards' cache version so cached panels are recomputed.
-    """
-    from analytics.rollups import rollup_window, rollups_build
-    from analytics.sessions import sessions_build
-
-    from .cache import analytics_version_bump
-    from .rollups import daily_rollups_refresh
-
-    counts = {"cells": 0}
-    window = rollup_window(
-        lookback_hours=getattr(settings, "ANALYTICS_ROLLUP_LOOKBACK_HOURS", 3)
-    )
-    if window is not None:
-        since, until = window
-        counts["sessions"] = sessions_build(since=since, until=until)
-        counts["cells"] = rollups_build(since=since, until=until)
-    counts.update(daily_rollups_refresh())
-    analytics_version_bump()
-    return counts
+    """The rollup pipeline over the recent hours, late events included."""
+    return analytics_rollup_run().as_dict()
 
 
 def archive_task() -> dict:
-    from .archive import archive_run
-
     result = archive_run()
     failed = [t.name for t in result.tables if t.status != "ok"]
     if failed:

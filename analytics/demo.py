@@ -15,15 +15,16 @@ from the seed, so the same arguments give the same events.
 import json
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from .models import Event, SessionSummary
-from .rollups import rollups_build
-from .sessions import sessions_build
 from .sinks import COLUMNS, events_copy
 
 CHANNELS = [
@@ -75,32 +76,33 @@ HOURLY = [
 STATIC_PAGES = ["/", "/cart/", "/search/?q=mug", "/search/?q=linen", "/search/?q=lamp"]
 
 
-def _catalogue():
-    from shop.models import Order, Product
+class DemoProduct(NamedTuple):
+    """What the demo clickstream needs to know of one product variant."""
 
-    products = list(
-        Product.objects.filter(variants__isnull=False)
-        .values_list("pk", "slug", "variants__pk", "variants__price")
-        .order_by("pk")[:5000]
-    )
-    orders = list(
-        Order.objects.values_list("pk", "total").order_by("-created_at")[:5000]
-    )
-    return products, orders
+    product_id: int
+    slug: str
+    variant_id: int
+    price: Decimal
 
 
 def clickstream_generate(
-    *, days: int = 30, events: int | None = None, seed: int = 0, stdout=None
+    *,
+    products: Sequence[DemoProduct],
+    orders: Sequence[tuple[int, Decimal]],
+    days: int = 30,
+    events: int | None = None,
+    seed: int = 0,
+    stdout=None,
 ) -> int:
     """
     Generate about `events` events (default: 3,000 a day) over `days` days
-    ending now, replace earlier demo rows, then build sessions and rollups.
-    Returns the number of events written.
+    ending now for `products` and past `orders` (id, total), replacing
+    earlier demo rows. Returns the number of events written; sessions and
+    rollups are the caller's to build over those days.
     """
     if days < 1:
         raise ValueError("days must be at least 1")
     target = events if events is not None else days * 3000
-    products, orders = _catalogue()
     if not products:
         if stdout:
             stdout.write("No products with variants: load the catalogue first.")
@@ -246,9 +248,9 @@ def clickstream_generate(
         add("page_view", landing, "shop:home" if landing == "/" else "shop:search")
         for _ in range(views - 1):
             product = rng.choice(products)
-            path = f"/products/{product[1]}/"
+            path = f"/p/{product.slug}/"
             add("page_view", path, "shop:product")
-            add("product_view", path, "shop:product", product=product[0])
+            add("product_view", path, "shop:product", product=product.product_id)
             if not is_bot and rng.random() < 0.5:
                 add(
                     "scroll",
@@ -265,16 +267,16 @@ def clickstream_generate(
             qty = rng.choice([1, 1, 1, 2, 3])
             add(
                 "add_to_cart",
-                f"/products/{product[1]}/",
+                f"/p/{product.slug}/",
                 "shop:cart_add",
-                product=product[0],
-                variant=product[2],
-                value=str(product[3] * qty),
+                product=product.product_id,
+                variant=product.variant_id,
+                value=str(product.price * qty),
                 props={"quantity": qty},
             )
             add(
                 "click",
-                f"/products/{product[1]}/",
+                f"/p/{product.slug}/",
                 "shop:product",
                 props={"track": "add-to-cart"},
                 client=True,
@@ -285,12 +287,14 @@ def clickstream_generate(
                     "begin_checkout",
                     "/checkout/",
                     "shop:checkout",
-                    value=str(product[3] * qty),
+                    value=str(product.price * qty),
                     props={"items": qty},
                 )
                 add("page_view", "/checkout/", "shop:checkout")
                 if rng.random() < 0.6:
-                    order = rng.choice(orders) if orders else (None, product[3] * qty)
+                    order = (
+                        rng.choice(orders) if orders else (None, product.price * qty)
+                    )
                     add(
                         "purchase",
                         "/checkout/",
@@ -314,8 +318,6 @@ def clickstream_generate(
                 stdout.write(f"  {written:,} events…")
                 next_report += report_every
     flush_chunk()
-    sessions_build(since=start - timedelta(days=1), until=now + timedelta(hours=1))
-    rollups_build(since=start - timedelta(days=1), until=now + timedelta(hours=1))
     if stdout:
         stdout.write(
             f"Generated {written:,} clickstream events in {session_no:,} sessions."

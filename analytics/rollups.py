@@ -22,7 +22,8 @@ Dimensions and their keys
     all        ""                       every event
     page       path (query string kept, sensitive parameters stripped)
     product    product id as a string   events that carry a product_id
-    category   category slug            via the event's product
+    category   category slug            via the event's product (when the
+                                        caller says how: `category_of`)
     channel    paid, email, social, organic, referral or direct
     device     desktop, mobile, tablet or other
     campaign   utm_campaign             events of sessions with a campaign
@@ -44,7 +45,8 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Q, Sum
+from django.db.models.expressions import BaseExpression
 from django.db.models.functions import TruncHour
 
 from .models import Event, HourlyRollup
@@ -75,25 +77,25 @@ def hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _category_subquery():
-    from shop.models import Product
+def rollup_cells(
+    *, since: datetime, until: datetime, category_of: BaseExpression | None = None
+):
+    """
+    Yield (hour, metric, dimension, key, value) computed from raw events.
 
-    return Subquery(
-        Product.objects.filter(pk=OuterRef("product_id")).values("category__slug")[:1]
-    )
-
-
-def rollup_cells(*, since: datetime, until: datetime):
-    """Yield (hour, metric, dimension, key, value) computed from raw events."""
+    `category_of` gives the category slug of an event's `product_id` (an
+    expression over `OuterRef("product_id")`); the catalogue owns it, so
+    callers pass it in. Without it the category dimension is left out.
+    """
     base = Event.objects.filter(
         occurred_at__gte=since, occurred_at__lt=until, is_bot=False
     ).annotate(bucket=TruncHour("occurred_at", tzinfo=UTC))
     for dimension, column in DIMENSIONS.items():
         qs = base
         if column == "category_slug":
-            qs = qs.filter(product_id__isnull=False).annotate(
-                category_slug=_category_subquery()
-            )
+            if category_of is None:
+                continue
+            qs = qs.filter(product_id__isnull=False).annotate(category_slug=category_of)
         elif column is not None:
             qs = (
                 qs.exclude(**{f"{column}__isnull": True})
@@ -137,9 +139,12 @@ def _copy_cells(cells) -> None:
 
 
 @transaction.atomic
-def rollups_build(*, since: datetime, until: datetime) -> int:
+def rollups_build(
+    *, since: datetime, until: datetime, category_of: BaseExpression | None = None
+) -> int:
     """
-    Recompute every rollup cell for the whole hours in [since, until).
+    Recompute every rollup cell for the whole hours in [since, until)
+    (`category_of`: see `rollup_cells`).
 
     Idempotent: the hours are deleted and rebuilt from raw events in one
     transaction, so running it twice gives the same numbers.
@@ -149,7 +154,7 @@ def rollups_build(*, since: datetime, until: datetime) -> int:
         hour_floor(until - timedelta(microseconds=1)) + timedelta(hours=1),
     )
     HourlyRollup.objects.filter(hour__gte=since, hour__lt=until).delete()
-    cells = list(rollup_cells(since=since, until=until))
+    cells = list(rollup_cells(since=since, until=until, category_of=category_of))
     if connection.vendor == "postgresql":
         _copy_cells(cells)
         return len(cells)

@@ -388,3 +388,21 @@ def demo_orders_build(
         Product.objects.bulk_update(products, ["units_sold"], batch_size=1000)
     progress("orders", orders, orders)
     return created
+
+
+def demo_catalogue_sample(
+    *, limit: int = 5000
+) -> tuple[list[tuple[int, str, int, Decimal]], list[tuple[int, Decimal]]]:
+    """
+    Plain values for the demo clickstream: (product id, slug, variant id,
+    price) for up to `limit` variants, and (id, total) of recent orders.
+    """
+    products = list(
+        Product.objects.filter(variants__isnull=False)
+        .values_list("pk", "slug", "variants__pk", "variants__price")
+        .order_by("pk")[:limit]
+    )
+    orders = list(
+        Order.objects.values_list("pk", "total").order_by("-created_at")[:limit]
+    )
+    return products, orders

@@ -5,17 +5,36 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from analytics.demo import clickstream_generate
+from analytics.demo import DemoProduct, clickstream_generate
 from analytics.models import Event, HourlyRollup, SessionSummary
-from analytics.rollups import hour_floor
+from analytics.rollups import hour_floor, rollups_build
+from analytics.sessions import sessions_build
 from analytics.tracking import SessionState, session_continues
 
 pytestmark = pytest.mark.django_db
 
 
+def demo_generate(product) -> int:
+    """Two days of demo events for `product`, with sessions and rollups."""
+    made = clickstream_generate(
+        products=[
+            DemoProduct(product.pk, product.slug, variant.pk, variant.price)
+            for variant in product.variants.all()
+        ],
+        orders=[],
+        days=2,
+        events=3000,
+        seed=7,
+    )
+    since, until = datetime.now(UTC) - timedelta(days=3), datetime.now(UTC)
+    sessions_build(since=since, until=until + timedelta(hours=1))
+    rollups_build(since=since, until=until + timedelta(hours=1))
+    return made
+
+
 @pytest.fixture
 def demo(product, variant):
-    return clickstream_generate(days=2, events=3000, seed=7)
+    return demo_generate(product)
 
 
 def raw_counts():
@@ -71,41 +90,9 @@ def test_every_rollup_equals_the_count_from_raw_events(demo):
     )
 
 
-def test_rollup_command_is_idempotent_and_absorbs_late_events(demo):
-    before = sorted(
-        HourlyRollup.objects.values_list("hour", "metric", "dimension", "key", "value")
-    )
-    call_command("analytics_rollup", since="2000-01-01", verbosity=0)
-    after = sorted(
-        HourlyRollup.objects.values_list("hour", "metric", "dimension", "key", "value")
-    )
-    assert before == after
-    late = Event.objects.filter(name="page_view", is_bot=False).latest("occurred_at")
-    late.pk, late.event_id = None, __import__("uuid").uuid4()
-    late.save()
-    call_command("analytics_rollup", verbosity=0)
-    cell = HourlyRollup.objects.get(
-        hour=hour_floor(late.occurred_at), metric="page_views", dimension="all"
-    )
-    assert (
-        cell.value
-        == Event.objects.filter(
-            name="page_view",
-            is_bot=False,
-            occurred_at__gte=hour_floor(late.occurred_at),
-            occurred_at__lt=hour_floor(late.occurred_at) + timedelta(hours=1),
-        ).count()
-    )
-
-
-def test_rollup_command_rejects_bad_dates():
-    with pytest.raises(CommandError, match="not an ISO date"):
-        call_command("analytics_rollup", since="yesterday")
-
-
 def test_demo_is_idempotent_and_tells_a_story(demo, product, variant):
     first = Event.objects.count()
-    assert clickstream_generate(days=2, events=3000, seed=7) == demo
+    assert demo_generate(product) == demo
     assert Event.objects.count() == first
     human = SessionSummary.objects.filter(is_bot=False)
     assert set(human.values_list("channel", flat=True)) >= {
@@ -233,16 +220,3 @@ def test_session_cookie_in_another_shape_is_still_read(raw):
 )
 def test_a_garbled_session_cookie_is_no_session(raw):
     assert SessionState.load(raw) is None
-
-
-def test_rollup_command_also_refreshes_the_dashboards_daily_rollups(demo):
-    from adminpanel.cache import analytics_version
-    from adminpanel.models import DailySessionRollup, RollupMark
-
-    RollupMark.objects.all().delete()
-    DailySessionRollup.objects.all().delete()
-    version = analytics_version()
-    call_command("analytics_rollup", since="2000-01-01", verbosity=0)
-    assert RollupMark.objects.exists()
-    assert DailySessionRollup.objects.exists()
-    assert analytics_version() != version  # cached panels moved on

@@ -1,5 +1,8 @@
 """
-Build the demo store so a fresh checkout has something to browse.
+Build the demo store so a fresh checkout has something to browse: the
+catalogue, customers and orders (shop), 30 days of clickstream (analytics)
+and the dashboards built from them. It lives in adminpanel, the one app
+that may use all three.
 
 Idempotent: a second run adds nothing. `--products` scales the catalogue up
 to 100,000 products for benchmarks.
@@ -7,10 +10,17 @@ to 100,000 products for benchmarks.
 
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shop.demo import demo_catalogue_build, demo_orders_build
+from adminpanel.jobs import job_run_now
+from adminpanel.models import JobRun
+from adminpanel.pipeline import analytics_rollup_run
+from analytics.demo import DemoProduct, clickstream_generate
+from shop.demo import demo_catalogue_build, demo_catalogue_sample, demo_orders_build
+
+DEMO_DAYS = 30
 
 
 class Command(BaseCommand):
@@ -65,20 +75,23 @@ class Command(BaseCommand):
         )
 
     def _clickstream(self, options, progress):
-        try:
-            from analytics.demo import clickstream_generate
-        except ImportError:
-            return
+        products, orders = demo_catalogue_sample()
         made = clickstream_generate(
-            days=30, events=options["events"], seed=options["seed"], stdout=self.stdout
+            products=[DemoProduct(*product) for product in products],
+            orders=orders,
+            days=DEMO_DAYS,
+            events=options["events"],
+            seed=options["seed"],
+            stdout=self.stdout,
         )
         self._say(f"Clickstream: {made} new events.")
+        now = datetime.now(UTC)
+        analytics_rollup_run(
+            since=now - timedelta(days=DEMO_DAYS + 1), until=now + timedelta(hours=1)
+        )
 
     def _dashboards(self):
         """Run the dashboards' jobs once, so they tell a story straight away."""
-        from adminpanel.jobs import job_run_now
-        from adminpanel.models import JobRun
-
         self._say("Dashboards: building rollups and customer statistics...")
         for name in ("analytics_rollup", "refresh_customer_stats"):
             run = job_run_now(name=name)

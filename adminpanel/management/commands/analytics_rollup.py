@@ -7,13 +7,11 @@ minus ANALYTICS_ROLLUP_LOOKBACK_HOURS (to absorb late events) up to now, so
 running it again for the same hours gives the same numbers.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.rollups import rollup_window, rollups_build
-from analytics.sessions import sessions_build
+from adminpanel.pipeline import analytics_rollup_run, analytics_rollup_window
 
 
 def _date(value: str) -> datetime:
@@ -42,41 +40,39 @@ class Command(BaseCommand):
     def handle(self, *args, lookback, since, until, dry_run, verbosity, **options):
         if lookback is not None and lookback < 0:
             raise CommandError("--lookback must be zero or more hours")
-        if since:
-            start = _date(since)
-            end = _date(until) if until else datetime.now(UTC) + timedelta(hours=1)
-        else:
-            window = rollup_window(
-                lookback_hours=settings.ANALYTICS_ROLLUP_LOOKBACK_HOURS
-                if lookback is None
-                else lookback
-            )
-            if window is None:
-                if verbosity:
-                    self.stdout.write("No events to roll up.")
-                return
-            start, end = window
-        if end <= start:
+        if until and not since:
+            raise CommandError("--until needs --since")
+        start = _date(since) if since else None
+        end = _date(until) if until else None
+        if start and end and end <= start:
             raise CommandError("--until must be after --since")
+        window = analytics_rollup_window(
+            since=start, until=end, lookback_hours=lookback
+        )
         if dry_run:
-            self.stdout.write(
-                f"Would rebuild {start:%Y-%m-%d %H:00} to {end:%Y-%m-%d %H:00} UTC."
-            )
+            if window is None:
+                self.stdout.write("No events to roll up.")
+            else:
+                self.stdout.write(
+                    f"Would rebuild {window[0]:%Y-%m-%d %H:00} to "
+                    f"{window[1]:%Y-%m-%d %H:00} UTC."
+                )
             return
-        # The dashboards read daily rollups built from these: refreshed as the
-        # periodic job does, so a re-roll shows on them at once.
-        from adminpanel.cache import analytics_version_bump
-        from adminpanel.rollups import daily_rollups_refresh
-
-        sessions = sessions_build(since=start, until=end)
-        cells = rollups_build(since=start, until=end)
-        daily = daily_rollups_refresh()
-        analytics_version_bump()
-        if verbosity:
+        run = analytics_rollup_run(since=start, until=end, lookback_hours=lookback)
+        if not verbosity:
+            return
+        if run.since is None:
+            self.stdout.write("No events to roll up.")
+        else:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Rolled up {start:%Y-%m-%d %H:00} to {end:%Y-%m-%d %H:00} UTC: "
-                    f"{sessions} sessions, {cells} rollup cells; dashboards' daily "
-                    f"rollups rebuilt from {daily['sessions_from']}."
+                    f"Rolled up {run.since:%Y-%m-%d %H:00} to "
+                    f"{run.until:%Y-%m-%d %H:00} UTC: {run.sessions} sessions, "
+                    f"{run.cells} rollup cells."
                 )
             )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Dashboards' daily rollups rebuilt from {run.daily['sessions_from']}."
+            )
+        )
