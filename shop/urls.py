@@ -1,10 +1,19 @@
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path, re_path
 
 from . import views
+from .sitemaps import CategorySitemap, ProductSitemap
 
 app_name = "shop"
 
 urlpatterns = [
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+    path(
+        "sitemap.xml",
+        sitemap,
+        {"sitemaps": {"products": ProductSitemap, "categories": CategorySitemap}},
+        name="sitemap",
+    ),
     path("", views.home, name="home"),
     path("c/<slug:slug>/", views.category, name="category"),
     path("p/<slug:slug>/", views.product, name="product"),

@@ -3,17 +3,15 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
-from django.db import connection
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.module_loading import import_string
-from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import address_default
-from analytics.services import analytics_health, event_record
+from analytics.services import event_record
 
 from . import selectors, services
 from .cache import catalogue_cached, catalogue_version, stock_version
@@ -412,29 +410,6 @@ def order_lookup(request):
     return render(request, "shop/order_lookup.html", {"form": form})
 
 
-@cache_control(no_store=True)
-def healthz(request):
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"error: {exc.__class__.__name__}"
-    try:
-        cache.set("healthz", "1", timeout=5)
-        checks["cache"] = (
-            "ok" if cache.get("healthz") == "1" else "error: no round trip"
-        )
-    except Exception as exc:
-        checks["cache"] = f"error: {exc.__class__.__name__}"
-    healthy = all(value == "ok" for value in checks.values())
-    body = {"status": "ok" if healthy else "error", "checks": checks}
-    # Clickstream counters are informative: a failing sink never fails health.
-    body["analytics"] = analytics_health()
-    return JsonResponse(body, status=200 if healthy else 503)
-
-
 @require_GET
 def robots_txt(request):
     lines = [
@@ -446,7 +421,7 @@ def robots_txt(request):
         "Disallow: /dashboard/",
         "Disallow: /admin/",
         "Disallow: /analytics/",
-        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+        f"Sitemap: {request.build_absolute_uri(reverse('shop:sitemap'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
 

@@ -302,26 +302,6 @@ def test_search_tolerates_a_typo_and_ranks_name_matches_first(client):
     assert "Waxed Jacket" in client.get("/search/", {"q": "jaket"}).content.decode()
 
 
-def test_healthz_reports_database_and_cache(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    checks = response.json()["checks"]
-    assert (checks["database"], checks["cache"]) == ("ok", "ok")
-
-
-def test_healthz_is_503_when_the_cache_is_down(client, settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        }
-    }
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["checks"]["cache"].startswith("error")
-
-
 def test_catalogue_cache_is_invalidated_when_a_product_changes(client, product):
     url = product.category.get_absolute_url()
     assert product.name in client.get(url).content.decode()
