@@ -60,8 +60,9 @@ test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
 test: static ## Set up and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-check: venv ## Lint, system checks and missing migrations
+check: venv ## Lint, the apps' import layers, system checks and missing migrations
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
