@@ -3,6 +3,7 @@
 from django.contrib.auth.backends import BaseBackend
 
 from .models import User
+from .services import user_from_tokens
 
 
 class CognitoBackend(BaseBackend):
@@ -20,8 +21,6 @@ class CognitoBackend(BaseBackend):
     ):
         if cognito_tokens is None:
             return None
-        from .services import user_from_tokens
-
         user = user_from_tokens(
             tokens=cognito_tokens, email_verified=email_verified, nonce=nonce
         )

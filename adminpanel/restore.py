@@ -26,12 +26,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from config.aws import aws_client
+from shop.services import product_index_refresh
 
 from .archive import TABLES, TABLES_BY_NAME, csv_bytes_reader, info_load, table_schema
 
@@ -269,8 +271,6 @@ def _keep_timestamps(model):
 
 
 def apps_user():
-    from django.contrib.auth import get_user_model
-
     return get_user_model()
 
 
@@ -292,8 +292,6 @@ def restore_run(
     Idempotent. A table whose file fails its MD5 check, or cannot be loaded,
     is rolled back and recorded as failed; the others go on.
     """
-    from shop.services import product_index_refresh
-
     bucket = bucket or settings.AWS_ARCHIVE_BUCKET
     prefix = settings.AWS_ARCHIVE_PREFIX if prefix is None else prefix
     since, until = restore_window(

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -73,8 +74,6 @@ def cell(row: dict, key: str, kind: str):
     if kind == "datetime":
         if value is None:
             return "—"
-        from django.utils import timezone
-
         return f"{timezone.localtime(value):%d %b %Y %H:%M}"
     if value in (None, ""):
         return "—"

@@ -17,6 +17,7 @@ import requests
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from moto.server import ThreadedMotoServer
 
 
 class Command(BaseCommand):
@@ -39,8 +40,6 @@ class Command(BaseCommand):
         env = dict(os.environ)
         server = None
         if not settings.AWS_ENDPOINT_URL:
-            from moto.server import ThreadedMotoServer
-
             port = port or settings.AWS_LOCAL_PORT
             url = f"http://127.0.0.1:{port}"
             # moto logs every request; keep the terminal for the shop's own.
