@@ -9,6 +9,8 @@ import datetime as dt
 
 from django.utils import timezone
 
+from shop.money import currency_symbol
+
 from . import charts
 from . import selectors as s
 from .exports import Table
@@ -88,7 +90,12 @@ def overview_panel(*, rng: DateRange, now: dt.datetime) -> dict:
     return {
         "cards": _cards(current, previous, list(CARD_FORMATS)),
         "charts": [
-            ("Revenue", _compare_line(sales, sales_prev, "revenue", "Revenue", "£")),
+            (
+                "Revenue",
+                _compare_line(
+                    sales, sales_prev, "revenue", "Revenue", currency_symbol()
+                ),
+            ),
             ("Orders", _compare_line(sales, sales_prev, "orders", "Orders")),
             (
                 "Sessions",
@@ -142,14 +149,16 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
         "charts": [
             (
                 f"Revenue by {by}",
-                _compare_line(series, series_prev, "revenue", "Revenue", "£"),
+                _compare_line(
+                    series, series_prev, "revenue", "Revenue", currency_symbol()
+                ),
             ),
             (
                 "Top categories by revenue",
                 charts.bar_chart(
                     rows=[(r["category"], r["revenue"]) for r in categories],
                     title="Top categories by revenue",
-                    unit="£",
+                    unit=currency_symbol(),
                 ),
             ),
         ],

@@ -11,7 +11,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from analytics.services import event_record
 
@@ -25,6 +24,7 @@ from .models import (
     ProductImage,
     ProductVariant,
 )
+from .payments import payment_provider
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +241,18 @@ def cart_adopt(*, user, cart_id: int) -> None:
     cart_merge(source=anonymous, target=cart_get(user=user, create=True))
 
 
+def cart_token_create() -> Cart:
+    """A new anonymous cart named by an opaque token, for API clients."""
+    return Cart.objects.create(token=secrets.token_urlsafe(32))
+
+
+def cart_for_token(*, token: str) -> Cart | None:
+    """The anonymous cart an API client names by its token (None if unknown)."""
+    if not token:
+        return None
+    return Cart.objects.filter(token=token, user__isnull=True).first()
+
+
 # ---------------------------------------------------------------------------
 # Checkout and orders
 # ---------------------------------------------------------------------------
@@ -262,14 +274,6 @@ class CheckoutDetails:
 
 def shipping_cost(method: str) -> Decimal:
     return settings.SHOP_SHIPPING_METHODS[method][1]
-
-
-def payment_provider(code: str):
-    for path in settings.SHOP_PAYMENT_PROVIDERS:
-        provider = import_string(path)
-        if provider.code == code:
-            return provider()
-    raise KeyError(code)
 
 
 def _order_number() -> str:

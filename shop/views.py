@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,6 +23,7 @@ from .forms import (
 )
 from .models import CartLine, Category, Order, Product, ProductVariant
 from .pagecache import catalogue_page
+from .payments import payment_providers
 
 
 def _page_number(request) -> int:
@@ -303,10 +303,7 @@ def cart_remove(request, line_id):
 
 
 def _payment_choices():
-    return [
-        (provider.code, provider.label)
-        for provider in map(import_string, settings.SHOP_PAYMENT_PROVIDERS)
-    ]
+    return [(provider.code, provider.label) for provider in payment_providers()]
 
 
 def checkout(request):

@@ -1,25 +1,19 @@
 """Formatting for dashboard figures and deltas (presentation only)."""
 
-from decimal import Decimal
-
 from django import template
-from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-register = template.Library()
+from shop.money import money_format
 
-CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}
+register = template.Library()
 
 
 @register.filter
 def money(value) -> str:
-    if value is None:
-        return "—"
-    sign = CURRENCY_SIGNS.get(settings.SHOP_CURRENCY, settings.SHOP_CURRENCY + " ")
-    return f"{sign}{intcomma(f'{Decimal(value):.2f}')}"
+    return money_format(value) or "—"
 
 
 @register.filter

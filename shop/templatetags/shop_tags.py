@@ -1,18 +1,18 @@
 """Presentation helpers for the storefront templates (no business logic)."""
 
 import json
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import template
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
-from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 
-register = template.Library()
+from shop.money import money_format
+from shop.payments import payment_provider
 
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+register = template.Library()
 
 # As django.utils.html.json_script: nothing in the data can close the
 # <script> element or start an HTML comment.
@@ -22,17 +22,7 @@ JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0
 @register.filter
 def money(value, currency=None) -> str:
     """`12.5` -> `£12.50`; a currency with no symbol shows its code."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, TypeError, ValueError):
-        return ""
-    code = currency or settings.SHOP_CURRENCY
-    symbol = CURRENCY_SYMBOLS.get(code)
-    number = f"{abs(amount):,.2f}"
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{code} {number}"
+    return money_format(value, currency)
 
 
 @register.filter
@@ -67,11 +57,10 @@ def shipping_label(code: str) -> str:
 
 @register.filter
 def payment_label(code: str) -> str:
-    for path in settings.SHOP_PAYMENT_PROVIDERS:
-        provider = import_string(path)
-        if provider.code == code:
-            return provider.label
-    return code
+    try:
+        return payment_provider(code).label
+    except KeyError:
+        return code
 
 
 @register.simple_tag(takes_context=True)

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from adminpanel.templatetags.dashboard import money as dashboard_money
+from shop.money import currency_symbol
 from shop.templatetags.shop_tags import money, stock_state
 from tests.factories import VariantFactory
 
@@ -32,3 +34,17 @@ def test_stock_state_names_low_and_no_stock(settings, stock, label):
     settings.SHOP_LOW_STOCK = 5
 
     assert stock_state(VariantFactory(stock=stock)) == label
+
+
+@pytest.mark.parametrize("currency", ["GBP", "EUR", "CHF"])
+def test_dashboards_write_money_as_the_shop_does(settings, currency):
+    settings.SHOP_CURRENCY = currency
+    amount = Decimal("-1234.5")
+    assert dashboard_money(amount) == money(amount) == money(amount, currency)
+    assert dashboard_money(None) == "—"
+
+
+def test_dashboard_revenue_charts_use_the_shops_currency_symbol(settings):
+    settings.SHOP_CURRENCY = "EUR"
+    assert currency_symbol() == "€"
+    assert currency_symbol("JPY") == "JPY "
