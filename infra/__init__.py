@@ -1,0 +1,1 @@
+"""The shop's production on AWS, as a CDK app (`infra/app.py`)."""
