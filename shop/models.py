@@ -217,13 +217,18 @@ class Cart(models.Model):
         on_delete=models.CASCADE,
     )
     session_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    # The opaque key an API client without cookies (an SPA, a mobile app)
+    # names its anonymous cart by, in the X-Cart-Token header.
+    token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(user__isnull=False) | Q(session_key__isnull=False),
+                condition=Q(user__isnull=False)
+                | Q(session_key__isnull=False)
+                | Q(token__isnull=False),
                 name="cart_has_owner",
             )
         ]

@@ -179,6 +179,42 @@ def product_detail(*, slug: str) -> Product:
     )
 
 
+@dataclass(frozen=True)
+class CategoryNode:
+    category: Category
+    children: list["CategoryNode"]
+
+
+def category_tree() -> list[CategoryNode]:
+    """The whole catalogue tree, roots first, in one query."""
+    nodes: dict[int, CategoryNode] = {}
+    roots: list[CategoryNode] = []
+    # Ordered by path, a parent always comes before its children.
+    for category in Category.objects.order_by("path", "position"):
+        node = CategoryNode(category=category, children=[])
+        nodes[category.pk] = node
+        parent = nodes.get(category.parent_id)
+        (parent.children if parent else roots).append(node)
+
+    def order(n: CategoryNode):
+        return (n.category.position, n.category.name)
+
+    for node in nodes.values():
+        node.children.sort(key=order)
+    return sorted(roots, key=order)
+
+
+def product_id(*, slug: str) -> int:
+    """The id of the active product with this slug; 0 when there is none."""
+    return (
+        Product.objects.available()
+        .filter(slug=slug)
+        .values_list("pk", flat=True)
+        .first()
+        or 0
+    )
+
+
 def product_related(*, product: Product, limit: int = 4) -> list[Product]:
     return list(
         _card_fields(Product.objects.available())
