@@ -1,14 +1,15 @@
 """
-Whole-page caching of catalogue pages for anonymous visitors.
+Whole-page caching of catalogue pages: the catalogue pages' one cache layer.
 
-A visitor with no session cookie sees exactly what every other such visitor
-sees, except for the CSRF token in its forms. Such pages are rendered once
-per catalogue version with a placeholder where the token goes, and each
-response gets the visitor's own token swapped in, so the protection is
-unchanged while the template is not rendered again.
+A catalogue page looks the same to every visitor except for what is
+personal: the CSRF token in its forms and the header's account links and
+cart count. Such pages are rendered once per catalogue version (and, for a
+product, per stock counter) with markers where those go, and each response
+gets the visitor's own swapped in. The protection is unchanged while the
+page is not rendered again, for anonymous visitors and shoppers alike.
 
-Anyone with a session (a cart, a message, a signed-in user) gets a freshly
-rendered page; its fragments are still cached (see shop/cache.py).
+A visitor with a message waiting (after a redirect) gets a freshly
+rendered page, so the message shows where it belongs.
 """
 
 import hashlib
@@ -20,17 +21,22 @@ from django.core.cache import caches
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 CSRF_PLACEHOLDER = "csrf-token-placeholder-1f9c3a7e5b2d4c68"
+HEADER_ACCOUNT_MARKER = mark_safe("<!-- header-account-3b8e0c2a91d4 -->")
+# Where the session-backed message storage keeps messages that overflowed
+# the cookie (django.contrib.messages.storage.session).
+SESSION_MESSAGES_KEY = "_messages"
 
 
 def page_cacheable(request) -> bool:
-    cookies = request.COOKIES
-    return (
-        request.method == "GET"
-        and settings.SESSION_COOKIE_NAME not in cookies
-        and CookieStorage.cookie_name not in cookies
-    )
+    if request.method != "GET" or CookieStorage.cookie_name in request.COOKIES:
+        return False
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return True
+    return not request.session.get(SESSION_MESSAGES_KEY)
 
 
 def catalogue_page(
@@ -43,7 +49,7 @@ def catalogue_page(
     cacheable: bool = True,
 ) -> HttpResponse:
     """Render `template`, or serve it from the page cache when it may be."""
-    if not cacheable or not page_cacheable(request) or version == 0:
+    if not cacheable or version == 0 or not page_cacheable(request):
         return render(request, template, context())
     # Everything else a shared page depends on: the URL (the consent form
     # returns to it) and the privacy headers and choice the banner reflects.
@@ -61,7 +67,13 @@ def catalogue_page(
     body = store.get(full_key)
     if body is None:
         response = render(
-            request, template, {**context(), "csrf_token": CSRF_PLACEHOLDER}
+            request,
+            template,
+            {
+                **context(),
+                "csrf_token": CSRF_PLACEHOLDER,
+                "header_account_marker": HEADER_ACCOUNT_MARKER,
+            },
         )
         if response.status_code != 200:
             return response
@@ -69,4 +81,5 @@ def catalogue_page(
         store.set(full_key, body, timeout=settings.SHOP_CACHE_SECONDS)
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, get_token(request))
-    return HttpResponse(body)
+    account = render_to_string("includes/_header_account.html", request=request)
+    return HttpResponse(body.replace(HEADER_ACCOUNT_MARKER, account, 1))

@@ -144,32 +144,19 @@ def product(request, slug):
     stock = stock_version(product_id)
 
     def context():
-        product = catalogue_cached(
-            f"product:{slug}",
-            lambda: selectors.product_detail(slug=slug),
-            version=version,
-        )
-        extra = catalogue_cached(
-            f"product-extra:{product.pk}",
-            lambda: {
-                "related": selectors.product_related(product=product),
-                "breadcrumbs": product.category.ancestors(),
-            },
-            version=version,
-        )
-        # Stock itself is always read fresh for a render.
+        product = selectors.product_detail(slug=slug)
         variants = list(
             ProductVariant.objects.filter(product=product).order_by("position", "id")
         )
         return {
-            **extra,
             "product": product,
             "variants": variants,
             "images": list(product.images.all()),
+            "related": selectors.product_related(product=product),
+            "breadcrumbs": product.category.ancestors(),
             "form": AddToCartForm(
                 initial={"variant": variants[0].pk if variants else None}
             ),
-            "catalogue_version": version,
         }
 
     return catalogue_page(

@@ -61,3 +61,47 @@ def test_a_visitor_with_a_cart_gets_their_own_page(client, product):
     page = client.get(product.category.get_absolute_url())
     assert page.context["cart_count"]() == 3
     assert 'data-count="3"' in page.content.decode()
+
+
+def test_shoppers_share_the_cached_page_with_their_own_header(product):
+    from accounts.models import User
+
+    Client().get(product.get_absolute_url())  # the shared page, cached
+    ann = Client()
+    ann.force_login(User.objects.create_user(email="ann@example.com", name="Ann Lee"))
+    ann.post(
+        reverse("shop:cart_add"), {"variant": product.variants.first().pk, "quantity": 2}
+    )
+    bob = Client()
+    bob.force_login(User.objects.create_user(email="bob@example.com", name="Bob Ray"))
+
+    one = ann.get(product.get_absolute_url()).content.decode()
+    two = bob.get(product.get_absolute_url()).content.decode()
+    anonymous = Client().get(product.get_absolute_url()).content.decode()
+
+    assert "Ann" in one and 'data-count="2"' in one and "Bob" not in one
+    assert "Bob" in two and 'data-count="0"' in two and "Ann" not in two
+    assert "Sign in" in anonymous and "Sign out" not in anonymous
+    assert all("header-account-" not in page for page in (one, two, anonymous))
+
+
+def test_a_signed_in_shopper_is_served_the_cached_page_in_few_queries(
+    product, django_assert_max_num_queries
+):
+    from accounts.models import User
+
+    Client().get(product.get_absolute_url())  # the shared page, cached
+    shopper = Client()
+    shopper.force_login(User.objects.create_user(email="cy@example.com", name="Cy"))
+    # The session, the user and the cart count; no catalogue query.
+    with django_assert_max_num_queries(3):
+        page = shopper.get(product.get_absolute_url())
+    assert product.name in page.content.decode()
+
+
+def test_a_waiting_message_shows_on_the_next_catalogue_page(client, product):
+    client.get(product.get_absolute_url())  # the shared page, cached
+    variant = product.variants.first()
+    client.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": 1})
+    page = client.get(product.category.get_absolute_url()).content.decode()
+    assert f"Added {variant} to your cart." in page
