@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.postgres",
     "django.contrib.humanize",
+    # Serves the API docs page's Swagger UI from our own static files.
+    "ninja",
+    "corsheaders",
     "accounts",
     "shop",
     "analytics",
@@ -52,6 +55,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -319,6 +323,28 @@ ANALYTICS_S3_PREFIX = env("ANALYTICS_S3_PREFIX", default="clickstream")
 ANALYTICS_FIREHOSE_STREAM = env("ANALYTICS_FIREHOSE_STREAM", default="shop-clickstream")
 ANALYTICS_FIREHOSE_RETRIES = env.int("ANALYTICS_FIREHOSE_RETRIES", default=3)
 ANALYTICS_ROLLUP_LOOKBACK_HOURS = env.int("ANALYTICS_ROLLUP_LOOKBACK_HOURS", default=3)
+
+# ---------------------------------------------------------------------------
+# JSON API (shop/api/, docs/api.md). CORS only for the origins listed (a
+# frontend on another domain, e.g. Amplify); never a wildcard. Bearer tokens
+# need no cookies, so credentials stay off unless asked for.
+# ---------------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = [
+    o for o in env.list("CORS_ALLOWED_ORIGINS", default=[]) if o != "*"
+]
+CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "if-none-match",
+    "idempotency-key",
+    "x-cart-token",
+    "x-csrftoken",
+]
+CORS_EXPOSE_HEADERS = ["etag", "retry-after"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # ---------------------------------------------------------------------------
 # Data operations: catalogue import, S3 archive, periodic jobs (run_jobs).

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("analytics/", include("analytics.urls")),
     path("dashboard/", include("adminpanel.urls")),
+    path("api/", include("shop.api.urls")),
     path("", include("shop.urls")),
 ]
 
