@@ -2,7 +2,6 @@
 
 import functools
 import logging
-from importlib import import_module
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,9 +13,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from . import panels, selectors
+from .archive import archive_state
 from .cache import panel_cached, panel_generation
 from .exports import Table, csv_response
 from .forms import PRESETS, RangeForm
+from .jobs import job_run_now, job_set_enabled, jobs_state
 
 logger = logging.getLogger(__name__)
 
@@ -110,17 +111,7 @@ def realtime_partial(request):
     return response
 
 
-def _optional(module: str, name: str):
-    """A data-operations hook, or None while that module is not installed."""
-    try:
-        return getattr(import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def _safe_call(func):
-    if func is None:
-        return None
     try:
         return func()
     except Exception:
@@ -177,16 +168,12 @@ def data(request):
     exported = _export(request, tables, "data", "now")
     if exported:
         return exported
-    jobs_state = _optional("adminpanel.jobs", "jobs_state")
-    archive_state = _optional("adminpanel.archive", "archive_state")
     jobs = _job_rows(_safe_call(jobs_state))
     archive_summary, archives = _archive(_safe_call(archive_state))
     context = {
         "pages": PAGES,
         "page": "data",
         "tables": tables,
-        "jobs_available": jobs_state is not None,
-        "archive_available": archive_state is not None,
         "jobs": jobs,
         "job_columns": list(jobs[0]) if jobs else [],
         "archive_summary": archive_summary,
@@ -201,15 +188,11 @@ def data(request):
 def job_action(request, name: str, action: str):
     """Run a periodic job now, or switch it on or off."""
     if action == "run":
-        func, kwargs = _optional("adminpanel.jobs", "job_run_now"), {}
+        func, kwargs = job_run_now, {}
     elif action in {"enable", "disable"}:
-        func = _optional("adminpanel.jobs", "job_set_enabled")
-        kwargs = {"enabled": action == "enable"}
+        func, kwargs = job_set_enabled, {"enabled": action == "enable"}
     else:
         raise Http404("No such action.")
-    if func is None:
-        messages.error(request, "Periodic jobs are not installed.")
-        return redirect("adminpanel:data")
     try:
         func(name=name, **kwargs)
     except (KeyError, LookupError, ValueError) as exc:
