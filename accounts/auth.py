@@ -4,8 +4,28 @@ from functools import wraps
 
 from django.http import JsonResponse
 
-from .cognito import CognitoUnavailable, TokenError, token_verify
+from .cognito import (
+    CognitoError,
+    CognitoUnavailable,
+    TokenError,
+    cognito_call,
+    token_verify,
+)
 from .models import User
+from .services import AccountLinkError, user_sync
+
+
+def _bearer_claims(request) -> tuple[str, dict] | None:
+    """The access token in the Authorization header and its verified claims."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        claims = token_verify(token=token.strip(), use="access")
+    except TokenError:
+        return None
+    return token.strip(), claims
 
 
 def bearer_user(request) -> User | None:
@@ -15,15 +35,40 @@ def bearer_user(request) -> User | None:
     Checks `token_use` = access and `client_id`; raises CognitoUnavailable
     when the keys cannot be fetched.
     """
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    found = _bearer_claims(request)
+    if found is None:
         return None
-    try:
-        claims = token_verify(token=token.strip(), use="access")
-    except TokenError:
+    return User.objects.filter(cognito_sub=found[1]["sub"], is_active=True).first()
+
+
+def bearer_user_linked(request) -> User | None:
+    """
+    As bearer_user, but a valid token of a Cognito user this shop has not
+    seen yet (a frontend signed them in with Cognito directly) creates the
+    local user, synced from Cognito's GetUser, once.
+    """
+    found = _bearer_claims(request)
+    if found is None:
         return None
-    return User.objects.filter(cognito_sub=claims["sub"], is_active=True).first()
+    token, claims = found
+    user = User.objects.filter(cognito_sub=claims["sub"]).first()
+    if user is None:
+        try:
+            result = cognito_call("get_user", AccessToken=token)
+        except CognitoError:
+            return None
+        attributes = {a["Name"]: a["Value"] for a in result["UserAttributes"]}
+        try:
+            user = user_sync(
+                claims={
+                    **attributes,
+                    "sub": claims["sub"],
+                    "cognito:groups": claims.get("cognito:groups") or [],
+                }
+            )
+        except AccountLinkError:
+            return None
+    return user if user.is_active else None
 
 
 def bearer_required(view):

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.utils import check_csrf
 
-from accounts.auth import bearer_user
+from accounts.auth import bearer_user_linked
 from accounts.cognito import CognitoUnavailable
 from config.problems import Problem
 
@@ -45,7 +45,7 @@ class BearerAuth(HttpBearer):
 
     def authenticate(self, request, token):
         try:
-            user = bearer_user(request)
+            user = bearer_user_linked(request)
         except CognitoUnavailable:
             raise Problem("auth-unavailable", headers={"Retry-After": "30"}) from None
         if user is None:
