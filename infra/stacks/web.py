@@ -286,6 +286,8 @@ class WebStack(Stack):
             # maps onto them (the app passes it to django-storages).
             "AWS_S3_LOCATION": "media",
             "AWS_ARCHIVE_BUCKET": data.archive.bucket_name,
+            # Where the release task's publish-static copies collectstatic.
+            "STATIC_BUCKET": data.static.bucket_name,
             "AWS_ARCHIVE_PREFIX": "archive",
             "ATHENA_DATABASE": analytics.database_name,
             "ANALYTICS_SINKS": "analytics.sinks.DatabaseSink,analytics.sinks.FirehoseSink",
