@@ -3,14 +3,16 @@ The request context that events inherit, carried in a contextvar.
 
 The middleware sets a `TrackingContext` for each request, so services can
 call `event_record(...)` without ever taking an HTTP object. Everything is
-computed lazily on the first event and without I/O: user-agent parsing and
-cookieless sessions are resolved later by the flusher thread.
+computed lazily on the first event and without I/O: the request's raw values
+travel with its events as `RequestFacts`, and user-agent parsing, referrer
+scrubbing and cookieless sessions are left to the flusher thread.
 """
 
 import string
 import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -39,6 +41,24 @@ def context_activate(ctx: "TrackingContext | None"):
 
 def context_deactivate(token) -> None:
     _current.reset(token)
+
+
+class RequestFacts(NamedTuple):
+    """
+    A tracked request's raw header and cookie values, gathered once and
+    shared by every event it records; the flusher reads them
+    (`services.events_prepare`).
+    """
+
+    user_agent: str
+    referrer: str
+    language: str
+    country: str
+    # Cookieless visitors only: the flusher attributes their channel.
+    host: str | None = None
+    # A session cookie written within the minute: the flusher reads the
+    # session's ID and attribution from it.
+    session_cookie: str | None = None
 
 
 def privacy_requested(request) -> bool:
@@ -85,11 +105,15 @@ def _session_fresh(raw: str, *, now: float) -> bool:
 
 
 class TrackingContext:
-    """Per-request tracking state; `base()` is what every event inherits."""
+    """
+    Per-request tracking state: `base()` holds the Event columns every event
+    of the request inherits, `facts` the raw values the flusher reads.
+    """
 
     __slots__ = (
         "request",
         "_base",
+        "facts",
         "cookie_mode",
         "session_state",
         "new_visitor",
@@ -99,6 +123,7 @@ class TrackingContext:
     def __init__(self, request):
         self.request = request
         self._base = None
+        self.facts: RequestFacts | None = None
         self.cookie_mode = False
         self.session_state = None
         self.new_visitor = False
@@ -124,33 +149,33 @@ class TrackingContext:
         if private and conf().private_mode == "off":
             return None
         meta = request.META
-        base = {
-            "_ua": meta.get("HTTP_USER_AGENT", ""),
-            "_referrer": meta.get("HTTP_REFERER", ""),
-            "_language": meta.get("HTTP_ACCEPT_LANGUAGE", ""),
-            "_country": meta.get("HTTP_CLOUDFRONT_VIEWER_COUNTRY", ""),
-        }
+        user_agent = meta.get("HTTP_USER_AGENT", "")
+        referrer = meta.get("HTTP_REFERER", "")
+        language = meta.get("HTTP_ACCEPT_LANGUAGE", "")
+        country = meta.get("HTTP_CLOUDFRONT_VIEWER_COUNTRY", "")
         query = meta.get("QUERY_STRING")
         if private:
             # Cookieless: a daily-rotating salted hash; the flusher assigns
             # the session from a shared cache, off the request path.
-            base["visitor_id"] = tracking.visitor_hash(
-                # The address only feeds this hash; it is never stored.
-                ip=net.client_ip(request),
-                user_agent=base["_ua"][:512],
-                day=datetime.now(UTC).date().isoformat(),
+            self.facts = RequestFacts(
+                user_agent, referrer, language, country, host=meta.get("HTTP_HOST", "")
             )
-            base["session_id"] = ""
-            base["_host"] = meta.get("HTTP_HOST", "")
-            base.update(tracking.utm_parse(request.GET) if query else _NO_UTM)
-            return base
+            return {
+                "visitor_id": tracking.visitor_hash(
+                    # The address only feeds this hash; it is never stored.
+                    ip=net.client_ip(request),
+                    user_agent=user_agent[:512],
+                    day=datetime.now(UTC).date().isoformat(),
+                ),
+                "session_id": "",
+                **(tracking.utm_parse(request.GET) if query else _NO_UTM),
+            }
         self.cookie_mode = True
         cookies = request.COOKIES
         visitor = cookies.get(VISITOR_COOKIE, "")
         if not (8 <= len(visitor) <= 64 and _ID_CHARS.issuperset(visitor)):
             visitor = tracking.new_id()
             self.new_visitor = True
-        base["visitor_id"] = visitor
         raw = cookies.get(SESSION_COOKIE)
         now = time.time()
         if raw and not query and _session_fresh(raw, now=now):
@@ -158,13 +183,15 @@ class TrackingContext:
             # within the minute and stays as it is. The flusher reads the
             # session's ID and attribution from the cookie's value.
             self.refresh_session = False
-            base["_session"] = raw
-            return base
+            self.facts = RequestFacts(
+                user_agent, referrer, language, country, session_cookie=raw
+            )
+            return {"visitor_id": visitor}
+        self.facts = RequestFacts(user_agent, referrer, language, country)
         utm = tracking.utm_parse(request.GET) if query else _NO_UTM
         campaign = utm["utm_campaign"]
         state = tracking.SessionState.load(raw)
         if not tracking.session_continues(state=state, now=now, campaign=campaign):
-            referrer = base["_referrer"]
             state = tracking.SessionState(
                 session_id=tracking.new_id(),
                 last_seen=0,
@@ -186,14 +213,16 @@ class TrackingContext:
         if self.refresh_session:
             state.last_seen = now
         self.session_state = state
-        base["session_id"] = state.session_id
-        base["channel"] = state.channel
-        base["utm_source"] = state.source
-        base["utm_medium"] = state.medium
-        base["utm_campaign"] = state.campaign
-        base["utm_term"] = utm["utm_term"]
-        base["utm_content"] = utm["utm_content"]
-        return base
+        return {
+            "visitor_id": visitor,
+            "session_id": state.session_id,
+            "channel": state.channel,
+            "utm_source": state.source,
+            "utm_medium": state.medium,
+            "utm_campaign": state.campaign,
+            "utm_term": utm["utm_term"],
+            "utm_content": utm["utm_content"],
+        }
 
     def user_id(self) -> int | None:
         # Only a user the request already loaded: never a query of our own.

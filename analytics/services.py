@@ -1,10 +1,17 @@
 """
 Recording clickstream events.
 
-`event_record` is the one entry point for the rest of the project. It never
-blocks on I/O and never raises into the caller: it appends a plain dict to a
-bounded per-process buffer, and a background thread hands batches to the
-sinks named in ANALYTICS_SINKS (by size, by interval and at exit).
+The public recording API is `event_record` and the `TrackedEvent` it makes:
+the rest of the project records an event with
+
+    event_record(name="add_to_cart", product_id=..., value=..., currency=...)
+
+where every keyword is an Event column (see `RECORDABLE`). It never blocks
+on I/O and never raises into the caller: it appends a `TrackedEvent` (the
+columns known so far, the time, and the request's raw `RequestFacts`) to a
+bounded per-process buffer, and a background thread prepares each batch
+into rows, one dict of Event columns an event, for the sinks named in
+ANALYTICS_SINKS (by size, by interval and at exit).
 
 Tests call `events_flush()` to drain the buffer synchronously.
 """
@@ -20,19 +27,30 @@ import threading
 import time
 import uuid
 from collections import deque
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core import mail
+from django.core.cache import cache
 from django.db import DataError, connections
 from django.utils.module_loading import import_string
+from psycopg2 import DataError as DriverDataError
+
+from config.aws import aws_client
 
 from . import tracking
 from .conf import conf
-from .context import context_current
-from .sinks import BLANK_ROW, COLUMNS
+from .context import RequestFacts, context_current
+from .models import Event
+from .sessions import sessions_assign
+from .sinks import BLANK_ROW, COLUMNS, S3Sink
 from .useragent import useragent_parse
+
+# What other apps use: the recording API, and the counters /healthz shows.
+__all__ = ["RECORDABLE", "TrackedEvent", "analytics_health", "event_record"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +78,9 @@ RECORDABLE = frozenset(
     }
 )
 # Errors that mean "this data", not "this sink": the rows are bisected and
-# the refused ones dropped instead of retried forever.
-REFUSED_DATA: tuple[type[Exception], ...] = (DataError, ValueError, TypeError)
-try:  # COPY runs on the raw driver cursor, which raises the driver's own.
-    from psycopg2 import DataError as DriverDataError
-
-    REFUSED_DATA += (DriverDataError,)
-except ImportError:  # pragma: no cover - psycopg2 is in requirements
-    pass
+# the refused ones dropped instead of retried forever. COPY runs on the raw
+# driver cursor, which raises the driver's own.
+REFUSED_DATA = (DataError, DriverDataError, ValueError, TypeError)
 
 TEXT_LIMITS = {
     "name": 40,
@@ -91,6 +104,26 @@ TEXT_LIMITS = {
     "channel": 30,
 }
 MAX_PROPERTIES_BYTES = 2048
+
+
+@dataclass(slots=True)
+class TrackedEvent:
+    """
+    One event as `event_record` buffers it, on its way to the flusher.
+
+    `columns` are the Event columns known when it was recorded (the
+    caller's, and the request context's: visitor, session, user, path,
+    route). The flusher (`events_prepare`) makes the rest: `occurred_at`
+    from `at`, the session from a fresh cookie, and the device, referrer,
+    language and country from `request`.
+    """
+
+    name: str
+    columns: dict = field(default_factory=dict)
+    # Epoch seconds, when `columns` has no occurred_at.
+    at: float | None = None
+    # The raw values of the request it was recorded in, if any.
+    request: RequestFacts | None = None
 
 
 class SinkState:
@@ -140,7 +173,7 @@ class Recorder:
         self._pid = None
 
     # -- the request path: no I/O, no exceptions ------------------------------
-    def add(self, event: dict) -> None:
+    def add(self, event: TrackedEvent) -> None:
         with self._lock:
             if len(self.buffer) >= self.max_events:
                 self.buffer.popleft()
@@ -362,43 +395,47 @@ def event_record(*, name: str, **fields) -> None:
     Record one event named `name` for the current request context.
 
     Fields are Event columns (product_id, variant_id, order_id, value,
-    currency, properties, ...). Request context (visitor, session, path,
-    user agent) is filled in from the current request by the middleware.
-    Never blocks on I/O, never raises.
+    currency, properties, ...; see RECORDABLE); others are ignored. Request
+    context (visitor, session, path, user agent) is filled in from the
+    current request by the middleware. Never blocks on I/O, never raises.
     """
     global _errors
     try:
         if not conf().enabled:
             return
+        if not fields.keys() <= RECORDABLE:
+            fields = {k: v for k, v in fields.items() if k in RECORDABLE}
+        facts = None
         ctx = context_current()
         if ctx is not None:
             base = ctx.base()
             if base is None:  # the visitor opted out and the mode is "off"
                 return
-            event = base.copy()
-            event["user_id"] = ctx.user_id()
+            facts = ctx.facts
+            columns = {**base, "user_id": ctx.user_id()}
             request = ctx.request
             path = request.path
             if request.META.get("QUERY_STRING") or not _URI_SAFE.issuperset(path):
                 path = request.get_full_path()
-            event["path"] = path
+            columns["path"] = path
             match = request.resolver_match
             if match is not None:
-                event["route"] = match.view_name
+                columns["route"] = match.view_name
+            columns.update(fields)
+            if "session_id" in fields and facts.session_cookie is not None:
+                # The caller's session, not the cookie's.
+                facts = facts._replace(session_cookie=None)
         else:
-            event = {}
-        if fields.keys() <= RECORDABLE:
-            event.update(fields)
-        else:
-            event.update((k, v) for k, v in fields.items() if k in RECORDABLE)
-        if "session_id" in fields:  # the caller's, not the cookie's
-            event.pop("_session", None)
-        event["name"] = name
-        # A missing event_id is drawn, and the time made a datetime, by the
-        # flusher (events_prepare).
-        if "occurred_at" not in event:
-            event["_ts"] = time.time()
-        recorder_get().add(event)
+            columns = fields
+        recorder_get().add(
+            TrackedEvent(
+                name,
+                columns,
+                # The flusher makes the time a datetime (events_prepare).
+                None if "occurred_at" in fields else time.time(),
+                facts,
+            )
+        )
     except Exception:
         _errors += 1
         logger.exception("analytics: could not record %r", name)
@@ -488,63 +525,47 @@ def _text_fits(texts: tuple) -> bool:
     return True
 
 
-def _event_prepare(event: dict, sessions: dict, seconds: dict) -> dict:
+def _event_prepare(event: TrackedEvent, sessions: dict) -> dict:
     # Runs in the flusher for every event: the raw request values the
     # middleware gathered are read here, and the common row (short, clean
-    # ASCII text) is checked in one pass and left as it is. `sessions` and
-    # `seconds` are the batch's memos: a visitor's page views share one
-    # session cookie value, and a batch spans a few seconds.
-    row = {**_BLANK_EVENT, **event}
-    at = row.pop("_ts", None)
-    if at is not None:
-        whole = int(at)
-        micro = int((at - whole) * 1_000_000)
-        second = seconds.get(whole)
-        if second is None:
-            moment = datetime.fromtimestamp(whole, UTC)
-            second = seconds[whole] = (moment, f"{moment:%Y-%m-%d %H:%M:%S}")
-        row["occurred_at"] = second[0].replace(microsecond=micro)
-        # What DatabaseSink writes: str() of the datetime costs more.
-        row["_at"] = f"{second[1]}.{micro:06d}+00"
-    raw = row.pop("_session", None)
-    if raw is not None:
-        # The session cookie's value: a visitor's page views share it.
-        state = sessions.get(raw)
-        if state is None:
-            state = sessions[raw] = tracking.SessionState.load(raw)
-        if state is not None:
-            row["session_id"] = state.session_id
-            row["channel"] = state.channel
-            row["utm_source"] = state.source
-            row["utm_medium"] = state.medium
-            row["utm_campaign"] = state.campaign
-    ua = row.pop("_ua", None)
-    if ua is not None:  # the request's raw values, gathered together
-        referrer = row.pop("_referrer", "")
-        if referrer:
-            row["referrer"] = tracking.url_scrub(referrer)
-        language = row.pop("_language", "")
-        if language:
-            row["language"] = language.partition(",")[0].strip()[:20]
-        country = row.pop("_country", "")
-        if country:
-            row["country"] = country[:2].upper()
-        device, browser, os_name, is_bot = useragent_parse(ua[:512])
-        if "device" not in event:
-            row["device"] = device
-        if "browser" not in event:
-            row["browser"] = browser
-        if "os" not in event:
-            row["os"] = os_name
+    # ASCII text) is checked in one pass and left as it is. `sessions` is
+    # the batch's memo: a visitor's page views share one session cookie.
+    row = {**_BLANK_EVENT, **event.columns}
+    row["name"] = event.name
+    if event.at is not None:
+        row["occurred_at"] = datetime.fromtimestamp(event.at, UTC)
+    facts = event.request
+    if facts is not None:
+        raw = facts.session_cookie
+        if raw is not None:
+            # The session cookie's value: a visitor's page views share it.
+            state = sessions.get(raw)
+            if state is None:
+                state = sessions[raw] = tracking.SessionState.load(raw)
+            if state is not None:
+                row["session_id"] = state.session_id
+                row["channel"] = state.channel
+                row["utm_source"] = state.source
+                row["utm_medium"] = state.medium
+                row["utm_campaign"] = state.campaign
+        if facts.referrer:
+            row["referrer"] = tracking.url_scrub(facts.referrer)
+        if facts.language:
+            row["language"] = facts.language.partition(",")[0].strip()[:20]
+        if facts.country:
+            row["country"] = facts.country[:2].upper()
+        device, browser, os_name, is_bot = useragent_parse(facts.user_agent[:512])
+        row["device"] = device
+        row["browser"] = browser
+        row["os"] = os_name
         row["is_bot"] = bool(row["is_bot"]) or is_bot
-    host = row.pop("_host", None)
-    if host is not None and "channel" not in event:
-        row["channel"] = tracking.channel_classify(
-            source=row["utm_source"],
-            medium=row["utm_medium"],
-            referrer=row["referrer"],
-            host=host,
-        )
+        if facts.host is not None:
+            row["channel"] = tracking.channel_classify(
+                source=row["utm_source"],
+                medium=row["utm_medium"],
+                referrer=row["referrer"],
+                host=facts.host,
+            )
     path = row["path"]
     if path.__class__ is not str:
         path = row["path"] = str(path or "")
@@ -571,14 +592,16 @@ def _event_prepare(event: dict, sessions: dict, seconds: dict) -> dict:
     return row
 
 
-def events_prepare(events: list[dict]) -> list[dict]:
-    """Parse user agents, bound sizes and assign cookieless sessions."""
-    from .sessions import sessions_assign
-
-    prepared, sessions, seconds = [], {}, {}
+def events_prepare(events: list[TrackedEvent]) -> list[dict]:
+    """
+    Turn tracked events into rows for the sinks, one dict of every Event
+    column an event: parse user agents, bound sizes and assign cookieless
+    sessions.
+    """
+    prepared, sessions = [], {}
     for event in events:
         try:
-            prepared.append(_event_prepare(event, sessions, seconds))
+            prepared.append(_event_prepare(event, sessions))
         except Exception:
             logger.exception("analytics: dropped a malformed event")
     unnamed = [e for e in prepared if e["event_id"] is None]
@@ -630,11 +653,7 @@ def collect_rate_check(*, ip: str) -> tuple[bool, bool]:
     request is refused, and the client stays flagged as a bot for an hour.
     Fails open when the cache is down: analytics must not break the page.
     """
-    from django.core.cache import cache
-
-    from .tracking import ip_hash
-
-    digest = ip_hash(ip)
+    digest = tracking.ip_hash(ip)
     window = int(time.time() // 60)
     key = f"analytics:rl:{digest}:{window}"
     flag_key = f"analytics:flood:{digest}"
@@ -651,8 +670,6 @@ def collect_rate_check(*, ip: str) -> tuple[bool, bool]:
 
 def events_day_archived(*, day) -> bool:
     """Whether the S3 clickstream partition for `day` (UTC) holds any object."""
-    from config.aws import aws_client
-
     prefix = f"{settings.ANALYTICS_S3_PREFIX.strip('/')}/dt={day:%Y-%m-%d}/"
     listing = aws_client("s3").list_objects_v2(
         Bucket=settings.ANALYTICS_S3_BUCKET, Prefix=prefix, MaxKeys=1
@@ -662,12 +679,6 @@ def events_day_archived(*, day) -> bool:
 
 def events_archive_day(*, day, chunk: int = 50000) -> int:
     """Write one UTC day of raw events to the S3 clickstream partitions."""
-    from datetime import time as dtime
-    from datetime import timedelta
-
-    from .models import Event
-    from .sinks import S3Sink
-
     start = datetime.combine(day, dtime.min, tzinfo=UTC)
     rows = (
         Event.objects.filter(

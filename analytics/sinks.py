@@ -3,9 +3,9 @@ Where batches of events go. ANALYTICS_SINKS names one or more of these by
 dotted path; each has `write(events: list[dict]) -> None` and raises on
 failure (optionally a `SinkError` carrying only the events that failed).
 
-Events arrive prepared by `services.events_prepare`: plain dicts keyed by
-Event column, with `event_id` a UUID in canonical text form, aware datetimes
-and Decimal `value`.
+Events arrive as rows prepared by `services.events_prepare`: one dict of
+every Event column (`COLUMNS`) an event, with `event_id` a UUID in canonical
+text form, aware datetimes and Decimal `value`.
 """
 
 import csv
@@ -23,6 +23,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
+
+from config.aws import aws_client
+
+from .models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +127,6 @@ class DatabaseSink:
         if connection.vendor == "postgresql":
             events_copy(events=events, using=self.using)
         else:
-            from .models import Event
-
             Event.objects.using(self.using).bulk_create(
                 [
                     Event(**dict(zip(COLUMNS, event_row(e), strict=True)))
@@ -136,11 +138,11 @@ class DatabaseSink:
 
 
 # COPY payloads for events, in PostgreSQL's text format, one line per event
-# built with C-level joins. Prepared events hold str in every text column, a
-# canonical text `event_id`, and (from the flusher) `_at`, the COPY text of
-# `occurred_at`. The rest are formatted with str(), which gives valid input
-# for a datetime, int, Decimal or bool; None becomes \\N by replacing "None",
-# which no value of theirs contains. `properties` is the only JSON column.
+# built with C-level joins. Prepared events hold str in every text column and
+# a canonical text `event_id`. The rest are formatted with str(), which gives
+# valid input for a datetime, int, Decimal or bool; None becomes \\N by
+# replacing "None", which no value of theirs contains. `properties` is the
+# only JSON column.
 TEXT_COLUMNS = tuple(
     c for c in COLUMNS if c not in DEFAULTS and c not in ("event_id", "occurred_at")
 )
@@ -167,15 +169,27 @@ def _escaped_line(event: dict) -> str:
     return "\t".join(values) + "\n"
 
 
+def _copy_time(at: datetime, seconds: dict) -> str:
+    """The COPY text of `at`, its second's text memoised in `seconds`."""
+    if at.tzinfo is not UTC:
+        return str(at)
+    # A batch spans a few seconds: this saves ~0.5 µs an event over str().
+    key = (at.year, at.month, at.day, at.hour, at.minute, at.second)
+    second = seconds.get(key)
+    if second is None:
+        second = seconds[key] = f"{at:%Y-%m-%d %H:%M:%S}"
+    return f"{second}.{at.microsecond:06d}+00"
+
+
 def _copy_lines(events):
     texts, others, encode = _texts, _others, _json_encode
-    join, tabs = "\t".join, _TEXT_TABS
+    join, tabs, seconds = "\t".join, _TEXT_TABS, {}
     for event in events:
         try:  # prepared events hold every column
             text = join(texts(event))
             nulls = join(map(str, others(event))).replace("None", "\\N")
             props = event["properties"]
-            at = event.get("_at") or event["occurred_at"]
+            at = _copy_time(event["occurred_at"], seconds)
             event_id = event["event_id"]
         except (KeyError, TypeError):  # a column missing, or text that is not str
             yield _escaped_line(event)
@@ -302,8 +316,6 @@ class S3Sink:
     @property
     def client(self):
         if self._client is None:
-            from config.aws import aws_client
-
             self._client = aws_client("s3", timeout=settings.ANALYTICS_SINK_TIMEOUT)
         return self._client
 
@@ -357,8 +369,6 @@ class FirehoseSink:
     @property
     def client(self):
         if self._client is None:
-            from config.aws import aws_client
-
             self._client = aws_client(
                 "firehose", timeout=settings.ANALYTICS_SINK_TIMEOUT
             )

@@ -15,7 +15,8 @@ Clickstream benchmarks (never part of the test run).
 3. /analytics/collect: events per second accepted end to end (wrk, 50/batch).
 
 4. The flusher's CPU to prepare a page view for the sinks, for one visitor
-   (as part 1 replays) and for a visitor each (BENCH_PARTS=prepare only).
+   (as part 1 replays) and for a visitor each, and to format its COPY line
+   (BENCH_PARTS=prepare only).
 
 BENCH_PARTS picks the parts (ingest,middleware,collect,prepare), BENCH_PAGES the
 middleware's pages (cached,rendered), BENCH_ROUNDS and BENCH_DURATION the
@@ -243,7 +244,7 @@ def ingest(n=200_000, naive_n=2_000, batch_size=5_000):
     from django.db import connection
 
     from analytics.models import Event
-    from analytics.services import events_prepare
+    from analytics.services import TrackedEvent, events_prepare
     from analytics.sinks import DatabaseSink
 
     assert connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL"
@@ -252,21 +253,23 @@ def ingest(n=200_000, naive_n=2_000, batch_size=5_000):
         now = datetime.now(UTC)
         return events_prepare(
             [
-                {
-                    "event_id": uuid.uuid4(),
-                    "name": "page_view",
-                    "occurred_at": now,
-                    "visitor_id": "bench",
-                    "session_id": f"bench-{i % 500}",
-                    "path": f"/products/p-{i % 300}/",
-                    "route": "shop:product",
-                    "device": "desktop",
-                    "browser": "Chrome",
-                    "os": "Windows",
-                    "status_code": 200,
-                    "duration_ms": 12,
-                    "properties": {"i": i},
-                }
+                TrackedEvent(
+                    "page_view",
+                    {
+                        "event_id": uuid.uuid4(),
+                        "occurred_at": now,
+                        "visitor_id": "bench",
+                        "session_id": f"bench-{i % 500}",
+                        "path": f"/products/p-{i % 300}/",
+                        "route": "shop:product",
+                        "device": "desktop",
+                        "browser": "Chrome",
+                        "os": "Windows",
+                        "status_code": 200,
+                        "duration_ms": 12,
+                        "properties": {"i": i},
+                    },
+                )
                 for i in range(k)
             ]
         )
@@ -319,15 +322,18 @@ def ingest(n=200_000, naive_n=2_000, batch_size=5_000):
 
 def prepare(n=5_000):
     """
-    The flusher's CPU a page view, before COPY (services.events_prepare):
-    page views as the middleware buffers them (raw cookie, headers and
-    time), from one visitor, as the middleware part replays, and from a
-    visitor and session each, as a busy shop's batch mostly holds.
+    The flusher's CPU a page view (services.events_prepare): page views as
+    the middleware buffers them (raw cookie, headers and time), from one
+    visitor, as the middleware part replays, and from a visitor and session
+    each, as a busy shop's batch mostly holds; then formatting the COPY
+    lines of the one visitor's batch (DatabaseSink, without the database).
     """
     import django
 
     django.setup()
-    from analytics.services import events_prepare
+    from analytics.context import RequestFacts
+    from analytics.services import TrackedEvent, events_prepare
+    from analytics.sinks import _copy_lines
 
     agent = (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -337,34 +343,44 @@ def prepare(n=5_000):
     def events(visitors):
         now = time.time()
         return [
-            {
-                "name": "page_view",
-                "_ts": now + i / 1000,
-                "_ua": agent,
-                "_referrer": "",
-                "_language": "en-GB,en;q=0.9",
-                "_country": "GB",
-                "_session": f"s=session{i % visitors:09d}&t={int(now)}&ch=direct"
-                "&src=&med=&cmp=&ref=",
-                "visitor_id": f"visitor{i % visitors:09d}",
-                "user_id": None,
-                "path": f"/products/p-{i % 300}/",
-                "route": "shop:product",
-                "status_code": 200,
-                "duration_ms": 3,
-            }
+            TrackedEvent(
+                "page_view",
+                {
+                    "visitor_id": f"visitor{i % visitors:09d}",
+                    "user_id": None,
+                    "path": f"/products/p-{i % 300}/",
+                    "route": "shop:product",
+                    "status_code": 200,
+                    "duration_ms": 3,
+                },
+                now + i / 1000,
+                RequestFacts(
+                    agent,
+                    "",
+                    "en-GB,en;q=0.9",
+                    "GB",
+                    session_cookie=f"s=session{i % visitors:09d}&t={int(now)}"
+                    "&ch=direct&src=&med=&cmp=&ref=",
+                ),
+            )
             for i in range(n)
         ]
 
     costs = {}
+    formatting = []
     for label, visitors in (("one visitor", 1), ("a visitor each", n)):
         runs = []
         for _ in range(ROUNDS):
             batch = events(visitors)
             started = time.thread_time()
-            events_prepare(batch)
+            prepared = events_prepare(batch)
             runs.append((time.thread_time() - started) / n * 1e6)
+            if visitors == 1:
+                started = time.thread_time()
+                "".join(_copy_lines(prepared))
+                formatting.append((time.thread_time() - started) / n * 1e6)
         costs[label] = statistics.median(runs)
+    costs["COPY line"] = statistics.median(formatting)
     return costs
 
 

@@ -1,13 +1,25 @@
 """Analytics must never slow or break the shop, whatever its sinks do."""
 
+import os
 import threading
 import time
+import uuid
+import warnings
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
 from django.urls import reverse
 
-from analytics.services import Recorder, analytics_health, events_flush, recorder_reset
+from analytics.models import Event
+from analytics.services import (
+    Recorder,
+    TrackedEvent,
+    analytics_health,
+    event_record,
+    events_flush,
+    recorder_reset,
+)
 from shop.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -88,8 +100,6 @@ def test_shop_works_when_the_events_table_is_gone(
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE analytics_event_gone RENAME TO analytics_event")
     events_flush()  # the retry queue drains once the table is back
-    from analytics.models import Event
-
     names = set(Event.objects.values_list("name", flat=True))
     assert {
         "page_view",
@@ -102,8 +112,6 @@ def test_shop_works_when_the_events_table_is_gone(
 
 
 def test_recording_never_raises_into_the_caller(settings):
-    from analytics.services import event_record
-
     recorder_reset(recorder=None)
     settings.ANALYTICS_SINKS = ["analytics.sinks.NoSuchSink"]
     event_record(name="x", properties=object())  # unserialisable, bad sink path
@@ -113,8 +121,8 @@ def test_recording_never_raises_into_the_caller(settings):
 def test_a_full_buffer_keeps_the_newest_and_counts_drops():
     recorder = Recorder(sinks=[SlowSink()], background=False, max_events=5)
     for i in range(8):
-        recorder.add({"i": i})
-    assert [e["i"] for e in recorder.buffer] == [3, 4, 5, 6, 7]
+        recorder.add(TrackedEvent(f"e{i}"))
+    assert [e.name for e in recorder.buffer] == ["e3", "e4", "e5", "e6", "e7"]
     assert recorder.stats()["dropped"] == 3
 
 
@@ -124,11 +132,11 @@ def test_the_background_flusher_writes_by_size_and_at_shutdown():
         sinks=[sink], background=True, batch_size=10, interval=30, max_events=100
     )
     recorder._under_test = lambda: False  # this test is about the thread itself
-    import uuid
-    from datetime import UTC, datetime
 
     def one():
-        return {"event_id": uuid.uuid4(), "name": "t", "occurred_at": datetime.now(UTC)}
+        return TrackedEvent(
+            "t", {"event_id": uuid.uuid4(), "occurred_at": datetime.now(UTC)}
+        )
 
     started = time.perf_counter()
     for _ in range(10):
@@ -162,19 +170,18 @@ class PickySink:
 
 
 def test_a_refused_event_is_dropped_and_the_rest_written():
-    import uuid
-    from datetime import UTC, datetime
-
     sink = PickySink()
     recorder = Recorder(sinks=[sink], background=False, max_events=100)
     for i in range(9):
         recorder.add(
-            {
-                "event_id": uuid.uuid4(),
-                "name": "t",
-                "occurred_at": datetime.now(UTC),
-                "route": "poison" if i == 4 else "ok",
-            }
+            TrackedEvent(
+                "t",
+                {
+                    "event_id": uuid.uuid4(),
+                    "occurred_at": datetime.now(UTC),
+                    "route": "poison" if i == 4 else "ok",
+                },
+            )
         )
     recorder.flush()
 
@@ -187,15 +194,12 @@ def test_a_refused_event_is_dropped_and_the_rest_written():
 def test_a_forked_worker_starts_a_flusher_of_its_own():
     # gunicorn forks its workers: threads do not survive a fork, so each
     # child must start its own flusher rather than trust the parent's.
-    import os
-    import warnings
-
     sink = SlowSink()
     recorder = recorder_reset(
         recorder=Recorder(sinks=[sink], background=True, interval=30, max_events=10)
     )
     recorder._under_test = lambda: False
-    recorder.add({"name": "before"})
+    recorder.add(TrackedEvent("before"))
     parent_thread = recorder._thread
     assert parent_thread.is_alive()
     with warnings.catch_warnings():
@@ -205,7 +209,7 @@ def test_a_forked_worker_starts_a_flusher_of_its_own():
         code = 1
         try:
             fresh = recorder._pid is None and recorder._thread is None
-            recorder.add({"name": "in child"})
+            recorder.add(TrackedEvent("in child"))
             started = recorder._thread is not None and recorder._thread.is_alive()
             code = 0 if fresh and started and recorder._pid == os.getpid() else 2
         finally:

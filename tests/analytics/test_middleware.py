@@ -1,10 +1,16 @@
+import time
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 
+from analytics import context
 from analytics.context import VISITOR_COOKIE
 from analytics.models import Event
+from analytics.services import TrackedEvent, event_record
+from analytics.sinks import DatabaseSink
 from tests.analytics.conftest import MOBILE_UA
 
 pytestmark = pytest.mark.django_db
@@ -162,8 +168,6 @@ def test_duplicate_event_ids_are_dropped(recorder, flushed, browser):
     browser.get("/")
     events_before = flushed()
     # A retried batch: the same events reach the sink again.
-    from analytics.sinks import DatabaseSink
-
     DatabaseSink().write(
         [
             {
@@ -182,10 +186,6 @@ def test_duplicate_event_ids_are_dropped(recorder, flushed, browser):
 def test_the_session_cookie_is_rewritten_at_most_once_a_minute(
     browser, flushed, monkeypatch
 ):
-    import time
-
-    from analytics import context
-
     clock = [time.time()]
     monkeypatch.setattr(context.time, "time", lambda: clock[0])
     first = browser.get("/")
@@ -201,11 +201,6 @@ def test_the_session_cookie_is_rewritten_at_most_once_a_minute(
 def test_a_session_ends_at_local_midnight_even_within_the_minute(
     browser, flushed, monkeypatch, settings
 ):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from analytics import context
-
     settings.TIME_ZONE = "Europe/London"
     midnight = datetime(2026, 7, 3, tzinfo=ZoneInfo("Europe/London")).timestamp()
     clock = [midnight - 10]
@@ -231,10 +226,6 @@ def test_a_session_ends_at_local_midnight_even_within_the_minute(
     ],
 )
 def test_a_garbled_session_cookie_starts_a_new_session(browser, flushed, value):
-    import time
-
-    from analytics import context
-
     browser.cookies[context.SESSION_COOKIE] = value.format(now=int(time.time()))
     response = browser.get("/")
     assert response.status_code == 200
@@ -242,3 +233,28 @@ def test_a_garbled_session_cookie_starts_a_new_session(browser, flushed, value):
     [view] = flushed()
     assert view.session_id and view.session_id != "abc"
     assert not view.session_id.startswith("h-")
+
+
+def test_a_requests_events_share_its_facts_and_a_callers_session_wins(
+    browser, recorder, flushed, rf
+):
+    browser.get("/")  # the session cookie, written just now
+    recorder.buffer.clear()
+    request = rf.get("/", HTTP_USER_AGENT=MOBILE_UA)
+    request.COOKIES = {key: morsel.value for key, morsel in browser.cookies.items()}
+    ctx = context.TrackingContext(request)
+    token = context.context_activate(ctx)
+    try:
+        event_record(name="product_view", product_id=1)
+        event_record(name="search", session_id="mine")
+    finally:
+        context.context_deactivate(token)
+    first, second = recorder.buffer
+    assert all(isinstance(e, TrackedEvent) for e in (first, second))
+    assert first.request is ctx.facts and first.request.session_cookie
+    assert second.request.session_cookie is None  # the caller's, not the cookie's
+    assert second.request.user_agent == MOBILE_UA
+    by_name = {e.name: e for e in flushed()}
+    assert by_name["search"].session_id == "mine"
+    assert by_name["product_view"].session_id not in ("", "mine")
+    assert by_name["search"].device == "mobile"

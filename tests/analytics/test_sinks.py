@@ -7,32 +7,56 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from analytics.services import Recorder, events_prepare
-from analytics.sinks import FirehoseSink, S3Sink, SinkError
+from analytics.context import RequestFacts
+from analytics.models import Event
+from analytics.services import (
+    Recorder,
+    TrackedEvent,
+    connections_release,
+    event_ids,
+    events_prepare,
+)
+from analytics.sinks import (
+    COLUMNS,
+    DatabaseSink,
+    FirehoseSink,
+    S3Sink,
+    SinkError,
+    event_json,
+    event_row,
+    events_copy,
+)
 
 KEY = re.compile(
     r"^clickstream/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/[0-9a-f-]{36}\.jsonl\.gz$"
 )
 
 
-def make_events(n, *, at=None, **extra):
+def tracked_events(n, *, at=None, name="page_view", **extra):
     at = at or datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
-    return events_prepare(
-        [
+    return [
+        TrackedEvent(
+            name,
             {
                 "event_id": uuid.uuid4(),
-                "name": "page_view",
                 "occurred_at": at + timedelta(seconds=i),
                 "path": f"/p/{i}",
                 "session_id": "s1",
                 "visitor_id": "v1",
                 "value": Decimal("1.50"),
                 **extra,
-            }
-            for i in range(n)
-        ]
-    )
+            },
+        )
+        for i in range(n)
+    ]
+
+
+def make_events(n, **kwargs):
+    """`n` events as the sinks get them."""
+    return events_prepare(tracked_events(n, **kwargs))
 
 
 @pytest.fixture
@@ -73,7 +97,7 @@ def test_s3_sink_writes_gzip_json_lines_partitioned_by_hour(aws, bucket):
 def test_s3_sink_failure_is_counted_and_events_kept(aws, settings):
     sink = S3Sink(bucket="no-such-bucket-anywhere")
     recorder = Recorder(sinks=[sink], background=False, max_events=3)
-    for event in make_events(5):
+    for event in tracked_events(5):
         recorder.add(event)
     recorder.flush()
     stats = recorder.stats()
@@ -158,13 +182,10 @@ def test_firehose_gives_back_records_that_keep_failing(aws):
 
 
 def test_database_sink_stores_the_time_the_other_sinks_see(db):
-    from analytics.models import Event
-    from analytics.sinks import DatabaseSink, event_json
-
     # Server events carry the epoch time; the row's datetime and the text
     # COPY writes are made apart, and must name the same microsecond.
     stamps = [1772359200.0, 1772359200.9999996, 1772359259.123456, time.time()]
-    prepared = events_prepare([{"name": "page_view", "_ts": ts} for ts in stamps])
+    prepared = events_prepare([TrackedEvent("page_view", at=ts) for ts in stamps])
     DatabaseSink().write(prepared)
     stored = dict(Event.objects.values_list("event_id", "occurred_at"))
     for ts, event in zip(stamps, prepared, strict=True):
@@ -177,9 +198,6 @@ def test_database_sink_stores_the_time_the_other_sinks_see(db):
 
 
 def test_database_sink_stores_awkward_values_faithfully(db):
-    from analytics.models import Event
-    from analytics.sinks import DatabaseSink
-
     client_time = datetime(2026, 3, 1, 10, 14, 59, 250000, tzinfo=UTC)
     [event] = make_events(
         1,
@@ -215,9 +233,6 @@ def test_database_sink_stores_awkward_values_faithfully(db):
 
 
 def test_database_sink_drops_duplicates_within_and_across_batches(db):
-    from analytics.models import Event
-    from analytics.sinks import DatabaseSink
-
     sink = DatabaseSink()
     first = make_events(3)
     sink.write(first)
@@ -233,8 +248,6 @@ def test_database_sink_drops_duplicates_within_and_across_batches(db):
 
 
 def test_event_ids_drawn_by_the_flusher_are_time_ordered_uuid7():
-    from analytics.services import event_ids
-
     first = event_ids(500)
     time.sleep(0.002)  # the next millisecond
     second = event_ids(500)
@@ -259,8 +272,10 @@ def test_prepare_draws_missing_event_ids_and_keeps_given_ones():
     given = uuid.uuid4()
     prepared = events_prepare(
         [
-            {"name": "a", "occurred_at": datetime.now(UTC)},
-            {"name": "b", "occurred_at": datetime.now(UTC), "event_id": str(given)},
+            TrackedEvent("a", {"occurred_at": datetime.now(UTC)}),
+            TrackedEvent(
+                "b", {"occurred_at": datetime.now(UTC), "event_id": str(given)}
+            ),
         ]
     )
     assert uuid.UUID(prepared[0]["event_id"]).version == 7
@@ -270,10 +285,6 @@ def test_prepare_draws_missing_event_ids_and_keeps_given_ones():
 @pytest.mark.postgres  # a database server's connection; SQLite's is a file
 @pytest.mark.django_db(transaction=True)
 def test_the_flusher_keeps_its_connection_until_it_breaks(settings):
-    from django.db import connection
-
-    from analytics.services import connections_release
-
     assert connection.settings_dict["CONN_MAX_AGE"] > 0
     connection.ensure_connection()
     raw = connection.connection
@@ -295,12 +306,6 @@ def test_the_flusher_keeps_its_connection_until_it_breaks(settings):
 
 @pytest.mark.postgres  # COPY and synchronous_commit are PostgreSQL's
 def test_live_events_do_not_wait_for_the_disk_but_bulk_loads_do(db):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from analytics.models import Event
-    from analytics.sinks import DatabaseSink, event_row, events_copy
-
     with CaptureQueriesContext(connection) as live:
         DatabaseSink().write(make_events(3))
     assert any("synchronous_commit TO OFF" in q["sql"] for q in live.captured_queries)
@@ -308,3 +313,35 @@ def test_live_events_do_not_wait_for_the_disk_but_bulk_loads_do(db):
         events_copy(rows=[event_row(e) for e in make_events(2)])
     assert not any("synchronous_commit" in q["sql"] for q in bulk.captured_queries)
     assert Event.objects.count() == 5
+
+
+def test_sinks_get_rows_of_event_columns_and_nothing_else():
+    facts = RequestFacts(
+        "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0",
+        "https://www.example.org/?token=t",
+        "fr-FR,fr;q=0.9",
+        "fr",
+        session_cookie=f"s=abc&t={int(time.time())}&ch=social&src=fb&med=&cmp=&ref=",
+    )
+    [row] = events_prepare(
+        [TrackedEvent("page_view", {"visitor_id": "v"}, time.time(), facts)]
+    )
+    assert set(row) == set(COLUMNS)
+    assert (row["session_id"], row["channel"], row["utm_source"]) == (
+        "abc",
+        "social",
+        "fb",
+    )
+    assert (row["referrer"], row["language"], row["country"]) == (
+        "https://www.example.org/",
+        "fr-FR",
+        "FR",
+    )
+    assert (row["device"], row["browser"]) == ("desktop", "Firefox")
+
+
+def test_a_tracked_event_holds_only_its_declared_fields():
+    event = TrackedEvent("page_view")
+    assert (event.columns, event.at, event.request) == ({}, None, None)
+    with pytest.raises(AttributeError, match="_ua"):
+        event._ua = "Mozilla/5.0"  # slotted: no protocol of private keys
