@@ -2,6 +2,8 @@ import pytest
 
 from analytics.models import Event
 from analytics.services import Recorder, events_flush, recorder_reset
+from config.aws import _session, aws_client
+from tests.aws_local import moto_running
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +48,6 @@ def browser(client):
 @pytest.fixture(scope="session")
 def moto_server():
     """moto's server on 127.0.0.1 over real HTTP (the local AWS stand-in)."""
-    from tests.aws_local import moto_running
-
     with moto_running() as url:
         yield url
 
@@ -58,8 +58,6 @@ def aws(moto_server, settings, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     settings.AWS_ENDPOINT_URL = moto_server
     settings.AWS_REGION = "eu-west-2"
-    from config.aws import _session, aws_client
-
     _session.cache_clear()
     yield aws_client
     _session.cache_clear()

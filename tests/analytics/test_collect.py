@@ -3,9 +3,12 @@ import time
 import uuid
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from analytics.models import Event
+from analytics.tracking import ip_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -148,10 +151,6 @@ def test_floods_get_429_and_are_flagged_as_bots(browser, flushed, settings):
 
 
 def test_a_flagged_client_is_recorded_as_a_bot(browser, flushed, settings):
-    from django.core.cache import cache
-
-    from analytics.tracking import ip_hash
-
     cache.set(f"analytics:flood:{ip_hash('127.0.0.1')}", 1)
     post(browser, {"events": [event()]})
     [stored] = flushed()
@@ -159,8 +158,6 @@ def test_a_flagged_client_is_recorded_as_a_bot(browser, flushed, settings):
 
 
 def test_collect_is_exempt_from_csrf(client, flushed):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     assert post(strict, {"events": [event()]}).status_code == 202
     assert reverse("analytics:collect") == URL

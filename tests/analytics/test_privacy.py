@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from analytics.context import CONSENT_COOKIE, SESSION_COOKIE, VISITOR_COOKIE
 from analytics.models import Event
+from analytics.tracking import visitor_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +32,6 @@ def test_dnt_and_gpc_are_not_tracked_in_off_mode(
 
 
 def test_hashed_visitor_rotates_daily(settings):
-    from analytics.tracking import visitor_hash
-
     a = visitor_hash(ip="203.0.113.9", user_agent="UA", day="2026-03-01")
     b = visitor_hash(ip="203.0.113.9", user_agent="UA", day="2026-03-02")
     assert a != b and "203.0.113.9" not in a
