@@ -34,6 +34,9 @@ NEVER_CACHED_PATHS = [
     "/analytics/*",
 ]
 FRONTEND_PATH = "/app/*"
+# Listed before /accounts/*, which it narrows (CloudFront takes the first
+# behaviour that matches).
+BEARER_PATH = "/accounts/api/*"
 # Per-visitor state: a visitor who has either gets pages of their own.
 SESSION_COOKIES = ["sessionid", "csrftoken"]
 
@@ -197,10 +200,28 @@ class EdgeStack(Stack):
             default_ttl=Duration.seconds(0),
             max_ttl=Duration.days(1),
             cookie_behavior=cloudfront.CacheCookieBehavior.allow_list(*SESSION_COOKIES),
-            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            # CloudFront forwards Authorization on GETs only from the cache
+            # key; keying on it also keeps one token's answers from another.
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Authorization"),
             query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
+        )
+        # Bearer-token JSON under a never-cached prefix (/accounts/api/me):
+        # CachingDisabled cannot forward Authorization on a GET, so this
+        # policy keys on it and caches nothing the app does not allow
+        # (default 0 s; at most 1 s even if a response asked for more).
+        self.bearer_policy = cloudfront.CachePolicy(
+            self,
+            "BearerCachePolicy",
+            cache_policy_name="shop-bearer-no-store",
+            comment="Private JSON: forwards Authorization, caches nothing",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(0),
+            max_ttl=Duration.seconds(1),
+            cookie_behavior=cloudfront.CacheCookieBehavior.all(),
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Authorization"),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
         )
         self.pages_request_policy = cloudfront.OriginRequestPolicy(
             self,
@@ -264,6 +285,9 @@ class EdgeStack(Stack):
         )
         get_head = cloudfront.AllowedMethods.ALLOW_GET_HEAD
         behaviors = {
+            BEARER_PATH: behavior(
+                app_origin, self.bearer_policy, self.pages_request_policy
+            ),
             "/static/*": behavior(static_origin, self.assets_policy, methods=get_head),
             "/media/*": behavior(media_origin, self.assets_policy, methods=get_head),
             **dict.fromkeys(NEVER_CACHED_PATHS, never),

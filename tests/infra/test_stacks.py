@@ -352,6 +352,16 @@ def test_catalogue_and_api_honour_the_shops_cache_control(synth):
         key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
         assert key["QueryStringsConfig"]["QueryStringBehavior"] == "all"
         assert key["CookiesConfig"]["Cookies"] == ["sessionid", "csrftoken"]
+        assert key["HeadersConfig"]["Headers"] == ["Authorization"]
+
+
+def test_bearer_json_reaches_the_app_before_the_accounts_rule(synth):
+    order = [b["PathPattern"] for b in distribution(synth)["CacheBehaviors"]]
+    assert order.index("/accounts/api/*") < order.index("/accounts/*")
+    policy = cache_policy(synth, behaviours(synth)["/accounts/api/*"])
+    assert policy["DefaultTTL"] == 0 and policy["MaxTTL"] <= 1
+    key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["HeadersConfig"]["Headers"] == ["Authorization"]
 
 
 def test_private_paths_are_never_cached_and_forward_cookies(synth):
