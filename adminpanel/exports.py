@@ -15,7 +15,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .forms import shop_tz
+from config.days import shop_zone
 
 # A spreadsheet runs a cell that starts with one of these as a formula
 # (OWASP "CSV injection"); a leading apostrophe makes it plain text.
@@ -47,7 +47,7 @@ def csv_cell(value) -> str | int | float:
         # Numbers are data, not formulas: -3 stays -3.
         return value
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value, shop_tz()).strftime("%Y-%m-%d %H:%M:%S")
+        return timezone.localtime(value, shop_zone()).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
         return value.isoformat()
     text = str(value)

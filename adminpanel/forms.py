@@ -2,11 +2,11 @@
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
+
+from config.days import local_date, local_midnight
 
 PRESETS = {
     "today": "Today",
@@ -19,10 +19,6 @@ PRESETS = {
 # Raw events are kept for about 90 days and the shop is young: a longer
 # custom range would only scan empty partitions of time.
 MAX_DAYS = 400
-
-
-def shop_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 @dataclass(frozen=True)
@@ -39,14 +35,12 @@ class DateRange:
 
     @property
     def start(self) -> dt.datetime:
-        return dt.datetime.combine(self.first, dt.time.min, tzinfo=shop_tz())
+        return local_midnight(self.first)
 
     @property
     def end(self) -> dt.datetime:
         """Exclusive: midnight after the last day."""
-        return dt.datetime.combine(
-            self.last + dt.timedelta(days=1), dt.time.min, tzinfo=shop_tz()
-        )
+        return local_midnight(self.last + dt.timedelta(days=1))
 
     @property
     def granularity(self) -> str:
@@ -72,7 +66,7 @@ class DateRange:
 
 
 def range_for_preset(preset: str, *, today: dt.date | None = None) -> DateRange:
-    today = today or timezone.localtime(timezone.now(), shop_tz()).date()
+    today = today or local_date(timezone.now())
     if preset == "today":
         return DateRange(first=today, last=today, preset=preset)
     if preset == "yesterday":

@@ -29,9 +29,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import Event, HourlyRollup, SessionSummary
+from config.days import local_date, local_days_bounds
 from shop.models import Order, OrderLine
 
-from .forms import shop_tz
 from .models import (
     DailyOrderRollup,
     DailyProductRollup,
@@ -76,14 +76,6 @@ def _day_sql(column: str) -> str:
     return sql % tuple(_quote(str(p)) for p in params)
 
 
-def _bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = shop_tz()
-    return (
-        dt.datetime.combine(first, dt.time.min, tzinfo=tz),
-        dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
-    )
-
-
 def _p(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
@@ -95,7 +87,7 @@ def _execute(sql: str, params: list) -> int:
 
 
 def _sessions_build(first: dt.date, last: dt.date) -> dict:
-    start, end = _bounds(first, last)
+    start, end = local_days_bounds(first, last)
     DailySessionRollup.objects.filter(day__gte=first, day__lte=last).delete()
     DailyVisitor.objects.filter(day__gte=first, day__lte=last).delete()
     flags = ",\n".join(
@@ -191,7 +183,7 @@ def _search_expressions() -> tuple[str, str]:
 
 
 def _searches_build(first: dt.date, last: dt.date) -> dict:
-    start, end = _bounds(first, last)
+    start, end = local_days_bounds(first, last)
     DailySearchRollup.objects.filter(day__gte=first, day__lte=last).delete()
     query, zero = _search_expressions()
     events = Event._meta.db_table
@@ -231,7 +223,7 @@ def _searches_build(first: dt.date, last: dt.date) -> dict:
 
 
 def _orders_build(first: dt.date, last: dt.date) -> dict:
-    start, end = _bounds(first, last)
+    start, end = local_days_bounds(first, last)
     DailyOrderRollup.objects.filter(day__gte=first, day__lte=last).delete()
     orders = Order._meta.db_table
     sql = f"""
@@ -266,7 +258,7 @@ def _products_build(first: dt.date, last: dt.date) -> dict:
     Per product and local day: units, revenue and orders from placed orders'
     lines, and views and add-to-carts from the hourly rollups.
     """
-    start, end = _bounds(first, last)
+    start, end = local_days_bounds(first, last)
     DailyProductRollup.objects.filter(day__gte=first, day__lte=last).delete()
     sql = f"""
         INSERT INTO {DailyProductRollup._meta.db_table}
@@ -303,10 +295,6 @@ def _products_build(first: dt.date, last: dt.date) -> dict:
     return {"product_cells": _execute(sql, params)}
 
 
-def _local_date(moment: dt.datetime) -> dt.date:
-    return timezone.localtime(moment, shop_tz()).date()
-
-
 @transaction.atomic
 def daily_rollups_build(*, first: dt.date, last: dt.date) -> dict:
     """Rebuild every daily rollup for the local days [first, last]."""
@@ -330,7 +318,7 @@ def daily_rollups_refresh(*, now: dt.datetime | None = None) -> dict:
     The first build covers everything. Returns the days and cell counts.
     """
     now = now or timezone.now()
-    today = _local_date(now)
+    today = local_date(now)
     mark = RollupMark.objects.select_for_update().filter(name=MARK).first()
     if mark is None:
         firsts = [
@@ -342,16 +330,16 @@ def daily_rollups_refresh(*, now: dt.datetime | None = None) -> dict:
             .first(),
         ]
         firsts = [f for f in firsts if f is not None]
-        session_first = _local_date(min(firsts)) if firsts else today
+        session_first = local_date(min(firsts)) if firsts else today
         first_order = (
             Order.objects.order_by("created_at")
             .values_list("created_at", flat=True)
             .first()
         )
-        order_first = _local_date(first_order) if first_order else today
+        order_first = local_date(first_order) if first_order else today
     else:
         session_first = min(
-            _local_date(mark.built_at) - dt.timedelta(days=LOOKBACK_DAYS), today
+            local_date(mark.built_at) - dt.timedelta(days=LOOKBACK_DAYS), today
         )
         changed = (
             Order.objects.filter(updated_at__gte=mark.built_at - ORDER_SLACK)
@@ -359,7 +347,7 @@ def daily_rollups_refresh(*, now: dt.datetime | None = None) -> dict:
             .values_list("created_at", flat=True)
             .first()
         )
-        order_first = min([session_first] + ([_local_date(changed)] if changed else []))
+        order_first = min([session_first] + ([local_date(changed)] if changed else []))
     counts = {
         **_sessions_build(session_first, today),
         **_searches_build(session_first, today),

@@ -35,9 +35,9 @@ from django.db.models.functions import Coalesce, RowNumber, Trunc
 from django.utils import timezone
 
 from analytics.models import Event, HourlyRollup, SessionSummary
+from config.days import local_date, local_days_covering, shop_zone
 from shop.models import Cart, CartLine, Order, OrderLine, Product, ProductVariant
 
-from .forms import shop_tz
 from .models import (
     CustomerStats,
     DailyOrderRollup,
@@ -80,10 +80,8 @@ def _fetch(sql: str, params: Iterable) -> list[tuple]:
 
 def _buckets(*, start: dt.datetime, end: dt.datetime, granularity: str) -> list:
     """Every bucket key in [start, end): local dates, or UTC hours."""
-    tz = shop_tz()
     if granularity == "day":
-        first = timezone.localtime(start, tz).date()
-        last = timezone.localtime(end - dt.timedelta(microseconds=1), tz).date()
+        first, last = local_days_covering(start, end)
         return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     hour = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
     keys = []
@@ -97,18 +95,18 @@ def _bucket_key(value: dt.datetime | dt.date, granularity: str):
     if granularity == "day":
         if not isinstance(value, dt.datetime):
             return value  # already a local day, from a daily rollup
-        return timezone.localtime(value, shop_tz()).date()
+        return local_date(value)
     return value.astimezone(dt.UTC)
 
 
 def _bucket_label(key, granularity: str) -> str:
     if granularity == "day":
         return f"{key:%d %b}"
-    return f"{timezone.localtime(key, shop_tz()):%d %b %H:00}"
+    return f"{timezone.localtime(key, shop_zone()):%d %b %H:00}"
 
 
 def _trunc(field: str, granularity: str) -> Trunc:
-    return Trunc(field, granularity, output_field=DateTimeField(), tzinfo=shop_tz())
+    return Trunc(field, granularity, output_field=DateTimeField(), tzinfo=shop_zone())
 
 
 def _series(rows, *, start, end, granularity, fields: list[str]) -> list[dict]:
@@ -136,17 +134,8 @@ def _orders_in(start, end):
     return Order.objects.filter(created_at__gte=start, created_at__lt=end)
 
 
-def _days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
-    """The local days [first, last] of a range of whole days (a DateRange)."""
-    tz = shop_tz()
-    return (
-        timezone.localtime(start, tz).date(),
-        timezone.localtime(end - dt.timedelta(microseconds=1), tz).date(),
-    )
-
-
 def _order_days(start, end):
-    first, last = _days(start, end)
+    first, last = local_days_covering(start, end)
     return DailyOrderRollup.objects.filter(day__gte=first, day__lte=last)
 
 
@@ -181,7 +170,7 @@ def customer_counts(*, start: dt.datetime, end: dt.datetime) -> dict:
     (by the day of each customer's first placed order); the distinct count of
     customers in the range is read live from orders by `created_at`.
     """
-    first, _ = _days(start, end)
+    first, _ = local_days_covering(start, end)
     split = (
         _order_days(start, end)
         .exclude(status=Order.Status.CANCELLED)
@@ -295,7 +284,7 @@ def category_sales(
 
 
 def _session_days(start, end, dimension: str = "all"):
-    first, last = _days(start, end)
+    first, last = local_days_covering(start, end)
     return DailySessionRollup.objects.filter(
         dimension=dimension, day__gte=first, day__lte=last
     )
@@ -308,7 +297,7 @@ def session_totals(*, start: dt.datetime, end: dt.datetime) -> dict:
     From the daily session rollup; visitors are distinct over the whole
     range, counted from the per-day visitor table through its index.
     """
-    first, last = _days(start, end)
+    first, last = local_days_covering(start, end)
     totals = _session_days(start, end).aggregate(
         sessions=Coalesce(Sum("sessions"), 0),
         converted=Coalesce(Sum("converted_sessions"), 0),
@@ -465,7 +454,7 @@ def product_performance(
     Sorted by views, then revenue; add-to-cart rate = adds ÷ views and
     conversion = orders containing the product ÷ views.
     """
-    first, last = _days(start, end)
+    first, last = local_days_covering(start, end)
     sales = {
         row["product_id"]: row
         for row in DailyProductRollup.objects.filter(day__gte=first, day__lte=last)
@@ -554,7 +543,7 @@ def funnel_table(*, start: dt.datetime, end: dt.datetime) -> list[dict]:
     how many reached each step (at least one event of that name in the
     session), from the daily session rollup.
     """
-    first, last = _days(start, end)
+    first, last = local_days_covering(start, end)
     rows = (
         DailySessionRollup.objects.filter(
             dimension__in=["all", "device", "channel"], day__gte=first, day__lte=last
@@ -670,7 +659,7 @@ def top_pages(*, start: dt.datetime, end: dt.datetime, limit: int = 20) -> list[
 
 
 def _search_days(start, end):
-    first, last = _days(start, end)
+    first, last = local_days_covering(start, end)
     return DailySearchRollup.objects.filter(day__gte=first, day__lte=last)
 
 

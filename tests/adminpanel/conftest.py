@@ -7,9 +7,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from adminpanel.customer_stats import customer_stats_refresh
-from adminpanel.forms import range_for_preset, shop_tz
+from adminpanel.forms import range_for_preset
 from adminpanel.rollups import daily_rollups_build
 from analytics.models import HourlyRollup
+from config.days import local_date, shop_zone
 from shop.models import Cart, Order
 from tests.factories import (
     CategoryFactory,
@@ -34,12 +35,12 @@ STATUSES = ["paid", "shipped", "delivered", "pending", "cancelled", "paid"]
 
 
 def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=shop_tz())
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=shop_zone())
 
 
 @pytest.fixture
 def today():
-    return timezone.localtime(timezone.now(), shop_tz()).date()
+    return local_date(timezone.now())
 
 
 @pytest.fixture

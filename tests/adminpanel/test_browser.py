@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from adminpanel.forms import shop_tz
+from config.days import local_date
 from tests.browser import CHROMIUM_ARGS
 from tests.factories import UserFactory
 
@@ -44,7 +44,7 @@ PAGES = [
 def test_staff_opens_every_dashboard_without_console_errors(live_server, chromium_path):
     from playwright.sync_api import sync_playwright
 
-    build_shop(today=timezone.localtime(timezone.now(), shop_tz()).date())
+    build_shop(today=local_date(timezone.now()))
     staff = UserFactory(email="staff-browser@example.com", is_staff=True)
     client = Client()
     client.force_login(staff)

@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from adminpanel.forms import shop_tz
 from adminpanel.models import (
     DailyOrderRollup,
     DailyProductRollup,
@@ -18,11 +17,12 @@ from adminpanel.models import (
 )
 from adminpanel.rollups import daily_rollups_build, daily_rollups_refresh
 from analytics.models import Event, SessionSummary
+from config.days import shop_zone
 from shop.models import Order, OrderLine
 
 
 def _day(moment):
-    return timezone.localtime(moment, shop_tz()).date()
+    return timezone.localtime(moment, shop_zone()).date()
 
 
 def _snapshot():

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from adminpanel import selectors
-from adminpanel.forms import range_for_preset, shop_tz
+from adminpanel.forms import range_for_preset
 from adminpanel.rollups import daily_rollups_build
 from analytics.models import Event, HourlyRollup, SessionSummary
+from config.days import local_date, shop_zone
 from shop.models import Cart, Order, OrderLine, ProductVariant
 
 from .conftest import build_shop
@@ -26,7 +27,7 @@ def shop_data(django_db_setup, django_db_blocker):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            yield build_shop(today=timezone.localtime(timezone.now(), shop_tz()).date())
+            yield build_shop(today=local_date(timezone.now()))
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
@@ -88,7 +89,7 @@ def test_sales_series_buckets_by_local_day_or_hour(rng):
     )
     raw = defaultdict(Decimal)
     for order in _placed(rng.start, rng.end):
-        local = timezone.localtime(order.created_at, shop_tz())
+        local = timezone.localtime(order.created_at, shop_zone())
         key = (
             local.date()
             if rng.granularity == "day"
@@ -167,7 +168,7 @@ def test_session_series_matches_raw(month):
         start=month.start, end=month.end, granularity="day"
     )
     raw = Counter(
-        timezone.localtime(s.started_at, shop_tz()).date()
+        timezone.localtime(s.started_at, shop_zone()).date()
         for s in _sessions(month.start, month.end)
     )
     assert {r["bucket"]: r["sessions"] for r in series if r["sessions"]} == dict(raw)
@@ -180,7 +181,7 @@ def test_rollup_series_sums_hours_into_local_days(month):
     raw = defaultdict(Decimal)
     for cell in HourlyRollup.objects.filter(metric="page_views", dimension="all"):
         if month.start <= cell.hour < month.end:
-            raw[timezone.localtime(cell.hour, shop_tz()).date()] += cell.value
+            raw[timezone.localtime(cell.hour, shop_zone()).date()] += cell.value
     assert {r["bucket"]: r["value"] for r in series if r["value"]} == dict(raw)
     # Rollups hold human page views only: one per non-bot session here.
     assert sum(raw.values()) == len(_sessions(month.start, month.end))
