@@ -91,26 +91,6 @@ def orders(request, cursor: str | None = Query(None, max_length=40)):
     )
 
 
-@router.get(
-    "/{number}",
-    response={200: OrderOut, **READ, **AUTH},
-    auth=ANYONE,
-    summary="One order: the customer's own, or a guest's in the same session",
-)
-def order(request, number: str = Path(..., pattern=NUMBER)):
-    session = _session(request)
-    try:
-        found = selectors.order_for_viewer(
-            number=number,
-            user=request.auth.user,
-            session_key=session.session_key if session is not None else None,
-            granted=session.get(GRANTED, []) if session is not None else [],
-        )
-    except Order.DoesNotExist:
-        raise Problem("not-found", "No such order.") from None
-    return order_out(found)
-
-
 @router.post(
     "/lookup",
     response={200: OrderOut, **READ, **AUTH, 429: ProblemOut},
@@ -139,4 +119,25 @@ def lookup(request, payload: OrderLookupIn):
     session = _session(request)
     if session is not None:
         session[GRANTED] = [*session.get(GRANTED, [])[-19:], found.number]
+    return order_out(found)
+
+
+# After /lookup: a number pattern would match that path too.
+@router.get(
+    "/{number}",
+    response={200: OrderOut, **READ, **AUTH},
+    auth=ANYONE,
+    summary="One order: the customer's own, or a guest's in the same session",
+)
+def order(request, number: str = Path(..., pattern=NUMBER)):
+    session = _session(request)
+    try:
+        found = selectors.order_for_viewer(
+            number=number,
+            user=request.auth.user,
+            session_key=session.session_key if session is not None else None,
+            granted=session.get(GRANTED, []) if session is not None else [],
+        )
+    except Order.DoesNotExist:
+        raise Problem("not-found", "No such order.") from None
     return order_out(found)

@@ -105,7 +105,7 @@ def idempotency_key() -> str:
 
 
 @pytest.fixture
-def bearer(make_cognito_user):  # noqa: F811
+def bearer(db, make_cognito_user):  # noqa: F811
     """Sign a new Cognito user in (as a frontend would) and return its headers."""
 
     def sign_in(email="ada@example.com"):
