@@ -4,7 +4,7 @@ DATABASE_URL secret), Redis (ElastiCache Serverless, or off), the buckets and
 the app's secrets.
 """
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_iam as iam
@@ -61,6 +61,11 @@ class DataStack(Stack):
                     "Supabase pooler URL with ?sslmode=require; set it with "
                     "aws secretsmanager put-secret-value (docs/deploy.md)"
                 ),
+            )
+            CfnOutput(
+                self,
+                "DatabaseUrlSecretArn",
+                value=self.database_url_secret.secret_arn,
             )
             acknowledge(
                 self.database_url_secret,
