@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+
+from config.days import shop_zone
 
 from .models import Event, SessionSummary
 from .sinks import COLUMNS, events_copy
@@ -108,7 +109,7 @@ def clickstream_generate(
             stdout.write("No products with variants: load the catalogue first.")
         return 0
     rng = random.Random(seed)
-    zone = ZoneInfo(settings.TIME_ZONE)
+    zone = shop_zone()
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=days)
     currency = settings.SHOP_CURRENCY

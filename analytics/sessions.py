@@ -8,13 +8,14 @@ local day at a time, which makes the rebuild idempotent.
 """
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+
+from config.days import local_days_bounds, local_days_covering
 
 from . import tracking
 from .models import Event, SessionSummary
@@ -71,15 +72,6 @@ def sessions_assign(*, events: list[dict]) -> None:
         )
     except Exception:
         logger.warning("analytics: session cache unavailable", exc_info=True)
-
-
-def local_day_bounds(*, since: datetime, until: datetime) -> tuple[datetime, datetime]:
-    """Widen [since, until) to whole days in the shop's time zone."""
-    zone = ZoneInfo(settings.TIME_ZONE)
-    start = datetime.combine(since.astimezone(zone).date(), time.min, tzinfo=zone)
-    end_day = (until - timedelta(microseconds=1)).astimezone(zone).date()
-    end = datetime.combine(end_day + timedelta(days=1), time.min, tzinfo=zone)
-    return start, end
 
 
 SUMMARY_SQL = """
@@ -208,7 +200,8 @@ def sessions_build(*, since: datetime, until: datetime) -> int:
     Rebuild the summaries of every session on the local days touching
     [since, until). Idempotent: a second run gives the same rows.
     """
-    start, end = local_day_bounds(since=since, until=until)
+    # Whole local days: a session ends at local midnight.
+    start, end = local_days_bounds(*local_days_covering(since, until))
     SessionSummary.objects.filter(started_at__gte=start, started_at__lt=end).delete()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -9,8 +9,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import time as dtime
+from datetime import UTC, datetime
 from urllib.parse import (
     parse_qsl,
     quote_plus,
@@ -19,9 +18,10 @@ from urllib.parse import (
     urlsplit,
     urlunsplit,
 )
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
+
+from config.days import local_date, local_days_bounds
 
 from .conf import conf
 
@@ -201,10 +201,8 @@ def local_day(*, ts: float, zone_name: str) -> tuple[float, float]:
     name, start, end = _day
     if name == zone_name and start <= ts < end:
         return start, end
-    zone = ZoneInfo(zone_name)
-    day = datetime.fromtimestamp(ts, zone).date()
-    start = datetime.combine(day, dtime.min, tzinfo=zone).timestamp()
-    end = datetime.combine(day + timedelta(days=1), dtime.min, tzinfo=zone).timestamp()
+    day = local_date(datetime.fromtimestamp(ts, UTC))
+    start, end = (moment.timestamp() for moment in local_days_bounds(day, day))
     _day = (zone_name, start, end)
     return start, end
 
