@@ -547,6 +547,147 @@ def _demo_password() -> str:
     return f"Nw-{secrets.token_urlsafe(9)}7a!"
 
 
+def _user_pool_find() -> str:
+    pools = cognito_call("list_user_pools", MaxResults=60)["UserPools"]
+    return next((p["Id"] for p in pools if p["Name"] == settings.COGNITO_POOL_NAME), "")
+
+
+def _user_pool_create() -> str:
+    return cognito_call(
+        "create_user_pool",
+        PoolName=settings.COGNITO_POOL_NAME,
+        Policies={"PasswordPolicy": PASSWORD_POLICY},
+        UsernameAttributes=["email"],
+        AutoVerifiedAttributes=["email"],
+        UsernameConfiguration={"CaseSensitive": False},
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": False},
+        AccountRecoverySetting={
+            "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]
+        },
+        Schema=[
+            {
+                "Name": "email",
+                "AttributeDataType": "String",
+                "Required": True,
+                "Mutable": True,
+            },
+            {
+                "Name": "name",
+                "AttributeDataType": "String",
+                "Required": False,
+                "Mutable": True,
+            },
+        ],
+    )["UserPool"]["Id"]
+
+
+def _app_client_find(*, pool_id: str) -> str:
+    clients = cognito_call("list_user_pool_clients", UserPoolId=pool_id, MaxResults=60)
+    return next(
+        (
+            c["ClientId"]
+            for c in clients["UserPoolClients"]
+            if c["ClientName"] == settings.COGNITO_CLIENT_NAME
+        ),
+        "",
+    )
+
+
+def _app_client_create(*, pool_id: str, with_secret: bool) -> str:
+    return cognito_call(
+        "create_user_pool_client",
+        UserPoolId=pool_id,
+        ClientName=settings.COGNITO_CLIENT_NAME,
+        GenerateSecret=with_secret,
+        ExplicitAuthFlows=[
+            "ALLOW_USER_PASSWORD_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+        ],
+        PreventUserExistenceErrors="ENABLED",
+        ReadAttributes=["email", "email_verified", "name"],
+        WriteAttributes=["email", "name"],
+        EnableTokenRevocation=True,
+    )["UserPoolClient"]["ClientId"]
+
+
+def _groups_ensure(*, pool_id: str, result: BootstrapResult, dry_run: bool) -> None:
+    existing = {
+        g["GroupName"]
+        for g in cognito_call("list_groups", UserPoolId=pool_id)["Groups"]
+    }
+    for group in [settings.COGNITO_STAFF_GROUP, settings.COGNITO_ADMIN_GROUP]:
+        if group not in existing:
+            result.created.append(f"group {group}")
+            if not dry_run:
+                cognito_call("create_group", UserPoolId=pool_id, GroupName=group)
+
+
+def _demo_account_create(
+    *, pool_id: str, email: str, name: str, groups: list[str]
+) -> str:
+    """Create a confirmed account in `groups`; returns its password."""
+    password = _demo_password()
+    cognito_call(
+        "admin_create_user",
+        UserPoolId=pool_id,
+        Username=email,
+        MessageAction="SUPPRESS",
+        UserAttributes=[
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "name", "Value": name},
+        ],
+    )
+    cognito_call(
+        "admin_set_user_password",
+        UserPoolId=pool_id,
+        Username=email,
+        Password=password,
+        Permanent=True,
+    )
+    for group in groups:
+        group = settings.COGNITO_STAFF_GROUP if group == "staff" else group
+        cognito_call(
+            "admin_add_user_to_group",
+            UserPoolId=pool_id,
+            Username=email,
+            GroupName=group,
+        )
+    return password
+
+
+def _demo_accounts_ensure(
+    *, pool_id: str, result: BootstrapResult, dry_run: bool
+) -> None:
+    for email, name, groups in DEMO_ACCOUNTS:
+        try:
+            cognito_call("admin_get_user", UserPoolId=pool_id, Username=email)
+            continue
+        except CognitoError as exc:
+            if exc.code != "UserNotFoundException":
+                raise
+        result.created.append(f"demo account {email}")
+        if not dry_run:
+            result.passwords[email] = _demo_account_create(
+                pool_id=pool_id, email=email, name=name, groups=groups
+            )
+
+
+def _local_config_record(*, pool_id: str, client_id: str, client_secret: str) -> None:
+    """Write the IDs to settings.COGNITO_LOCAL_CONFIG when they changed."""
+    record = {
+        "endpoint_url": settings.AWS_ENDPOINT_URL,
+        "user_pool_id": pool_id,
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
+    path = settings.COGNITO_LOCAL_CONFIG
+    if local_config_read() != record:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        path.chmod(0o600)
+
+
 def cognito_bootstrap(
     *, with_secret: bool = False, dry_run: bool = False
 ) -> BootstrapResult:
@@ -558,68 +699,19 @@ def cognito_bootstrap(
     Raises CognitoUnavailable when the endpoint cannot be reached.
     """
     result = BootstrapResult()
-    pools = cognito_call("list_user_pools", MaxResults=60)["UserPools"]
-    pool_id = next(
-        (p["Id"] for p in pools if p["Name"] == settings.COGNITO_POOL_NAME), ""
-    )
+    pool_id = _user_pool_find()
     if not pool_id:
         result.created.append(f"user pool {settings.COGNITO_POOL_NAME}")
         if dry_run:
             return result
-        pool_id = cognito_call(
-            "create_user_pool",
-            PoolName=settings.COGNITO_POOL_NAME,
-            Policies={"PasswordPolicy": PASSWORD_POLICY},
-            UsernameAttributes=["email"],
-            AutoVerifiedAttributes=["email"],
-            UsernameConfiguration={"CaseSensitive": False},
-            AdminCreateUserConfig={"AllowAdminCreateUserOnly": False},
-            AccountRecoverySetting={
-                "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]
-            },
-            Schema=[
-                {
-                    "Name": "email",
-                    "AttributeDataType": "String",
-                    "Required": True,
-                    "Mutable": True,
-                },
-                {
-                    "Name": "name",
-                    "AttributeDataType": "String",
-                    "Required": False,
-                    "Mutable": True,
-                },
-            ],
-        )["UserPool"]["Id"]
+        pool_id = _user_pool_create()
     result.user_pool_id = pool_id
 
-    clients = cognito_call("list_user_pool_clients", UserPoolId=pool_id, MaxResults=60)
-    client_id = next(
-        (
-            c["ClientId"]
-            for c in clients["UserPoolClients"]
-            if c["ClientName"] == settings.COGNITO_CLIENT_NAME
-        ),
-        "",
-    )
+    client_id = _app_client_find(pool_id=pool_id)
     if not client_id:
         result.created.append(f"app client {settings.COGNITO_CLIENT_NAME}")
         if not dry_run:
-            client_id = cognito_call(
-                "create_user_pool_client",
-                UserPoolId=pool_id,
-                ClientName=settings.COGNITO_CLIENT_NAME,
-                GenerateSecret=with_secret,
-                ExplicitAuthFlows=[
-                    "ALLOW_USER_PASSWORD_AUTH",
-                    "ALLOW_REFRESH_TOKEN_AUTH",
-                ],
-                PreventUserExistenceErrors="ENABLED",
-                ReadAttributes=["email", "email_verified", "name"],
-                WriteAttributes=["email", "name"],
-                EnableTokenRevocation=True,
-            )["UserPoolClient"]["ClientId"]
+            client_id = _app_client_create(pool_id=pool_id, with_secret=with_secret)
     client_secret = ""
     if client_id:
         client = cognito_call(
@@ -628,65 +720,10 @@ def cognito_bootstrap(
         client_secret = client.get("ClientSecret", "")
     result.client_id = client_id
 
-    existing = {
-        g["GroupName"]
-        for g in cognito_call("list_groups", UserPoolId=pool_id)["Groups"]
-    }
-    for group in [settings.COGNITO_STAFF_GROUP, settings.COGNITO_ADMIN_GROUP]:
-        if group not in existing:
-            result.created.append(f"group {group}")
-            if not dry_run:
-                cognito_call("create_group", UserPoolId=pool_id, GroupName=group)
-
-    for email, name, groups in DEMO_ACCOUNTS:
-        try:
-            cognito_call("admin_get_user", UserPoolId=pool_id, Username=email)
-            continue
-        except CognitoError as exc:
-            if exc.code != "UserNotFoundException":
-                raise
-        result.created.append(f"demo account {email}")
-        if dry_run:
-            continue
-        password = _demo_password()
-        cognito_call(
-            "admin_create_user",
-            UserPoolId=pool_id,
-            Username=email,
-            MessageAction="SUPPRESS",
-            UserAttributes=[
-                {"Name": "email", "Value": email},
-                {"Name": "email_verified", "Value": "true"},
-                {"Name": "name", "Value": name},
-            ],
-        )
-        cognito_call(
-            "admin_set_user_password",
-            UserPoolId=pool_id,
-            Username=email,
-            Password=password,
-            Permanent=True,
-        )
-        for group in groups:
-            group = settings.COGNITO_STAFF_GROUP if group == "staff" else group
-            cognito_call(
-                "admin_add_user_to_group",
-                UserPoolId=pool_id,
-                Username=email,
-                GroupName=group,
-            )
-        result.passwords[email] = password
-
+    _groups_ensure(pool_id=pool_id, result=result, dry_run=dry_run)
+    _demo_accounts_ensure(pool_id=pool_id, result=result, dry_run=dry_run)
     if not dry_run:
-        record = {
-            "endpoint_url": settings.AWS_ENDPOINT_URL,
-            "user_pool_id": pool_id,
-            "client_id": client_id,
-            "client_secret": client_secret,
-        }
-        path = settings.COGNITO_LOCAL_CONFIG
-        if local_config_read() != record:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(record, indent=2) + "\n")
-            path.chmod(0o600)
+        _local_config_record(
+            pool_id=pool_id, client_id=client_id, client_secret=client_secret
+        )
     return result
