@@ -102,7 +102,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Persistent connections buy nothing on SQLite and hold file locks.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The web server, the jobs loop and the clickstream flusher all write.
+    # WAL lets readers go on beside the one writer; IMMEDIATE takes the write
+    # lock at BEGIN, so a transaction waits its turn (up to `timeout`
+    # seconds) instead of failing with "database is locked" when it upgrades
+    # a read lock mid-way; synchronous=NORMAL is safe under WAL.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 elif env("DATABASE_SSLMODE", default=""):
     DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = env("DATABASE_SSLMODE")
 

@@ -29,5 +29,6 @@ if not settings.STORAGES["default"]["BACKEND"].startswith("storages."):
         )
     ]
 
+handler403 = "shop.views.permission_denied"
 handler404 = "shop.views.page_not_found"
 handler500 = "shop.views.server_error"
