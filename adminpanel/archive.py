@@ -323,6 +323,147 @@ def _comparable(info: dict | None) -> dict:
     }
 
 
+def _file_entry(
+    *,
+    key: str,
+    day: dt.date | None,
+    out: _HashingFile,
+    recorded: dict,
+    reusable: bool,
+) -> dict:
+    """
+    The file's record for ``archive_info.json``: "unchanged" when the archive
+    may be reused and the recorded upload has the same MD5, else "uploaded".
+    """
+    md5 = out.md5.hexdigest()
+    unchanged = (
+        reusable
+        and recorded.get("md5") == md5
+        and recorded.get("status") in {"uploaded", "unchanged"}
+    )
+    return {
+        "key": key,
+        "dt": day.isoformat() if day else None,
+        "md5": md5,
+        "rows": out.rows,
+        "bytes": out.bytes,
+        "status": "unchanged" if unchanged else "uploaded",
+        "error": None,
+    }
+
+
+def _table_files_archive(
+    *,
+    client,
+    table: ArchiveTable,
+    bucket: str,
+    prefix: str,
+    old_files: dict,
+    reusable: bool,
+    dry_run: bool,
+    excel: bool,
+    tresult: TableResult,
+    entry: dict,
+) -> None:
+    """Upload the table's changed files and delete its stale ones."""
+    for day, out in _iter_files(table, excel=excel):
+        rel = key_for("", table.name, day)
+        file_entry = _file_entry(
+            key=key_for(prefix, table.name, day),
+            day=day,
+            out=out,
+            recorded=old_files.get(rel, {}),
+            reusable=reusable,
+        )
+        # Recorded before the upload so that a failure is recorded too.
+        entry["files"][rel] = file_entry
+        unchanged = file_entry["status"] == "unchanged"
+        if not unchanged and not dry_run:
+            try:
+                _upload(client, bucket=bucket, key=file_entry["key"], out=out)
+            except Exception as exc:
+                file_entry.update(status="error", error=str(exc))
+                raise
+        out.spool.close()
+        tresult.rows += out.rows
+        entry["rows"] += out.rows
+        entry["bytes"] += out.bytes
+        if unchanged:
+            tresult.files_unchanged += 1
+        else:
+            tresult.files_uploaded += 1
+            tresult.bytes_uploaded += out.bytes
+    stale = [old["key"] for rel, old in old_files.items() if rel not in entry["files"]]
+    if stale and not dry_run:
+        # Days whose rows are all gone: Athena must not see them.
+        for key in stale:
+            client.delete_object(Bucket=bucket, Key=key)
+
+
+def _table_archive(
+    *,
+    client,
+    table: ArchiveTable,
+    bucket: str,
+    prefix: str,
+    old_table: dict,
+    force: bool,
+    dry_run: bool,
+    excel: bool,
+    progress: Callable[[str], None] | None,
+) -> tuple[TableResult, dict]:
+    """
+    Archive one table; returns its result and its ``archive_info.json``
+    entry. A failure is recorded in both, not raised.
+    """
+    tresult = TableResult(name=table.name)
+    old_files = old_table.get("files", {})
+    schema = table_schema(table)
+    same_schema = old_table.get("schema", {}).get("hash") == schema["hash"]
+    entry = {
+        "status": "ok",
+        "error": None,
+        "time_field": table.time_field,
+        "schema": schema,
+        "started_at": _now(),
+        "finished_at": None,
+        "rows": 0,
+        "bytes": 0,
+        "files": {},
+    }
+    try:
+        _table_files_archive(
+            client=client,
+            table=table,
+            bucket=bucket,
+            prefix=prefix,
+            old_files=old_files,
+            reusable=not force and same_schema,
+            dry_run=dry_run,
+            excel=excel,
+            tresult=tresult,
+            entry=entry,
+        )
+        if progress:
+            progress(
+                f"{table.name}: {tresult.rows} rows, {tresult.files_uploaded} files "
+                f"{'to upload' if dry_run else 'uploaded'}, {tresult.files_unchanged} unchanged"
+            )
+    except Exception as exc:
+        logger.exception("archive of %s failed", table.name)
+        tresult.status = "error"
+        tresult.error = f"{type(exc).__name__}: {exc}"
+        entry["status"] = "error"
+        entry["error"] = tresult.error
+        # Files not reached this time keep their last good record.
+        for rel, old in old_files.items():
+            entry["files"].setdefault(rel, old)
+        if progress:
+            progress(f"{table.name}: FAILED: {tresult.error}")
+    entry["finished_at"] = _now()
+    return tresult, entry
+
+
 def archive_run(
     *,
     bucket: str | None = None,
@@ -362,92 +503,21 @@ def archive_run(
     }
     result = ArchiveResult(bucket=bucket, prefix=prefix, dry_run=dry_run)
     for name in names:
-        table = TABLES_BY_NAME[name]
-        tresult = TableResult(name=name)
+        tresult, entry = _table_archive(
+            client=client,
+            table=TABLES_BY_NAME[name],
+            bucket=bucket,
+            prefix=prefix,
+            old_table=old_info.get("tables", {}).get(name, {}),
+            force=force,
+            dry_run=dry_run,
+            excel=excel,
+            progress=progress,
+        )
         result.tables.append(tresult)
-        old_table = old_info.get("tables", {}).get(name, {})
-        old_files = old_table.get("files", {})
-        schema = table_schema(table)
-        same_schema = old_table.get("schema", {}).get("hash") == schema["hash"]
-        entry = {
-            "status": "ok",
-            "error": None,
-            "time_field": table.time_field,
-            "schema": schema,
-            "started_at": _now(),
-            "finished_at": None,
-            "rows": 0,
-            "bytes": 0,
-            "files": {},
-        }
-        try:
-            for day, out in _iter_files(table, excel=excel):
-                key = key_for(prefix, name, day)
-                rel = key_for("", name, day)
-                md5 = out.md5.hexdigest()
-                recorded = old_files.get(rel, {})
-                unchanged = (
-                    not force
-                    and same_schema
-                    and recorded.get("md5") == md5
-                    and recorded.get("status") in {"uploaded", "unchanged"}
-                )
-                file_entry = {
-                    "key": key,
-                    "dt": day.isoformat() if day else None,
-                    "md5": md5,
-                    "rows": out.rows,
-                    "bytes": out.bytes,
-                    "status": "unchanged" if unchanged else "uploaded",
-                    "error": None,
-                }
-                if not unchanged and not dry_run:
-                    try:
-                        _upload(client, bucket=bucket, key=key, out=out)
-                    except Exception as exc:
-                        file_entry.update(status="error", error=str(exc))
-                        raise
-                    finally:
-                        entry["files"][rel] = file_entry
-                else:
-                    entry["files"][rel] = file_entry
-                out.spool.close()
-                tresult.rows += out.rows
-                entry["rows"] += out.rows
-                entry["bytes"] += out.bytes
-                if unchanged:
-                    tresult.files_unchanged += 1
-                else:
-                    tresult.files_uploaded += 1
-                    tresult.bytes_uploaded += out.bytes
-            stale = [
-                old["key"]
-                for rel, old in old_files.items()
-                if rel not in entry["files"]
-            ]
-            if stale and not dry_run:
-                # Days whose rows are all gone: Athena must not see them.
-                for key in stale:
-                    client.delete_object(Bucket=bucket, Key=key)
-            if progress:
-                progress(
-                    f"{name}: {tresult.rows} rows, {tresult.files_uploaded} files "
-                    f"{'to upload' if dry_run else 'uploaded'}, {tresult.files_unchanged} unchanged"
-                )
-        except Exception as exc:
-            logger.exception("archive of %s failed", name)
-            tresult.status = "error"
-            tresult.error = f"{type(exc).__name__}: {exc}"
-            entry["status"] = "error"
-            entry["error"] = tresult.error
-            info["status"] = "error"
-            # Files not reached this time keep their last good record.
-            for rel, old in old_files.items():
-                entry["files"].setdefault(rel, old)
-            if progress:
-                progress(f"{name}: FAILED: {tresult.error}")
-        entry["finished_at"] = _now()
         info["tables"][name] = entry
+        if entry["status"] == "error":
+            info["status"] = "error"
     info["finished_at"] = _now()
     if not dry_run and (force or _comparable(info) != _comparable(old_info)):
         client.put_object(
