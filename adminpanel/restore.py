@@ -35,7 +35,14 @@ from django.utils import timezone
 from config.aws import aws_client
 from shop.services import product_index_refresh
 
-from .archive import TABLES, TABLES_BY_NAME, csv_bytes_reader, info_load, table_schema
+from .archive import (
+    TABLES,
+    TABLES_BY_NAME,
+    ArchiveTable,
+    csv_bytes_reader,
+    info_load,
+    table_schema,
+)
 
 BATCH = 2000
 
@@ -274,6 +281,108 @@ def apps_user():
     return get_user_model()
 
 
+def _table_files_load(
+    *,
+    client,
+    bucket: str,
+    table: ArchiveTable,
+    files: dict,
+    since: dt.date,
+    until: dt.date,
+    tresult: TableRestore,
+) -> None:
+    """Load the table's files for the window in one transaction."""
+    use_copy = connection.vendor == "postgresql"
+    with transaction.atomic(), connection.cursor() as cursor:
+        staging = None
+        if use_copy:
+            # Archived datetimes are naive UTC.
+            cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+            staging = _staging_create(cursor, table)
+        # A partition holds the rows of one UTC day, the same days
+        # the window counts in, so a file is wholly in or out.
+        for _rel, f in sorted(files.items()):
+            if f.get("dt"):
+                day = dt.date.fromisoformat(f["dt"])
+                if not since <= day <= until:
+                    tresult.files_outside_window += 1
+                    continue
+            spool = _download(
+                client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
+            )
+            with spool:
+                if use_copy:
+                    tresult.rows_read += _copy_file(
+                        cursor, table, spool, key=f["key"], staging=staging
+                    )
+                else:
+                    with _keep_timestamps(table.model):
+                        tresult.rows_read += _load_file(table, spool, key=f["key"])
+            tresult.files += 1
+        if use_copy:
+            _insert_staged(cursor, table, staging=staging)
+
+
+def _table_restore(
+    *,
+    client,
+    bucket: str,
+    table: ArchiveTable,
+    entry: dict | None,
+    since: dt.date,
+    until: dt.date,
+    progress: Callable[[str], None] | None,
+) -> TableRestore:
+    """Restore one table from its ``archive_info.json`` entry; never raises."""
+    tresult = TableRestore(name=table.name)
+    if entry is None:
+        tresult.status = "missing"
+        tresult.error = "not in the archive"
+        return tresult
+    if entry.get("schema", {}).get("hash") != table_schema(table)["hash"]:
+        tresult.status = "error"
+        tresult.error = (
+            f"the archived schema ({entry.get('schema', {}).get('hash')}) differs "
+            f"from the model's ({table_schema(table)['hash']})"
+        )
+        return tresult
+    model = table.model
+    before = model._default_manager.count()
+    try:
+        _table_files_load(
+            client=client,
+            bucket=bucket,
+            table=table,
+            files=entry.get("files", {}),
+            since=since,
+            until=until,
+            tresult=tresult,
+        )
+    except Exception as exc:
+        tresult.status = "error"
+        tresult.error = (
+            str(exc)
+            if isinstance(exc, RestoreError)
+            else f"{type(exc).__name__}: {exc}"
+        )
+    tresult.rows_added = model._default_manager.count() - before
+    if progress:
+        progress(
+            f"{table.name}: {tresult.rows_read} rows read, {tresult.rows_added} added"
+            + (f" — FAILED: {tresult.error}" if tresult.status != "ok" else "")
+        )
+    return tresult
+
+
+def _sequences_reset(*, restored: list[type[models.Model]]) -> None:
+    """Move the id sequences past the ids the rows came with."""
+    sql = connection.ops.sequence_reset_sql(no_style(), restored)
+    if sql:
+        with connection.cursor() as cursor:
+            for statement in sql:
+                cursor.execute(statement)
+
+
 def restore_run(
     *,
     bucket: str | None = None,
@@ -312,76 +421,20 @@ def restore_run(
     for table in TABLES:
         if table.name not in names:
             continue
-        tresult = TableRestore(name=table.name)
+        tresult = _table_restore(
+            client=client,
+            bucket=bucket,
+            table=table,
+            entry=info.get("tables", {}).get(table.name),
+            since=since,
+            until=until,
+            progress=progress,
+        )
         result.tables.append(tresult)
-        entry = info.get("tables", {}).get(table.name)
-        if entry is None:
-            tresult.status = "missing"
-            tresult.error = "not in the archive"
-            continue
-        if entry.get("schema", {}).get("hash") != table_schema(table)["hash"]:
-            tresult.status = "error"
-            tresult.error = (
-                f"the archived schema ({entry.get('schema', {}).get('hash')}) differs "
-                f"from the model's ({table_schema(table)['hash']})"
-            )
-            continue
-        model = table.model
-        before = model._default_manager.count()
-        use_copy = connection.vendor == "postgresql"
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                staging = None
-                if use_copy:
-                    # Archived datetimes are naive UTC.
-                    cursor.execute("SET LOCAL TIME ZONE 'UTC'")
-                    staging = _staging_create(cursor, table)
-                # A partition holds the rows of one UTC day, the same days
-                # the window counts in, so a file is wholly in or out.
-                for _rel, f in sorted(entry.get("files", {}).items()):
-                    if f.get("dt"):
-                        day = dt.date.fromisoformat(f["dt"])
-                        if not since <= day <= until:
-                            tresult.files_outside_window += 1
-                            continue
-                    spool = _download(
-                        client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
-                    )
-                    with spool:
-                        if use_copy:
-                            tresult.rows_read += _copy_file(
-                                cursor, table, spool, key=f["key"], staging=staging
-                            )
-                        else:
-                            with _keep_timestamps(model):
-                                tresult.rows_read += _load_file(
-                                    table, spool, key=f["key"]
-                                )
-                    tresult.files += 1
-                if use_copy:
-                    _insert_staged(cursor, table, staging=staging)
-        except Exception as exc:
-            tresult.status = "error"
-            tresult.error = (
-                str(exc)
-                if isinstance(exc, RestoreError)
-                else f"{type(exc).__name__}: {exc}"
-            )
-        tresult.rows_added = model._default_manager.count() - before
         if tresult.rows_added:
-            restored_models.append(model)
-        if progress:
-            progress(
-                f"{table.name}: {tresult.rows_read} rows read, {tresult.rows_added} added"
-                + (f" — FAILED: {tresult.error}" if tresult.status != "ok" else "")
-            )
+            restored_models.append(table.model)
     if restored_models:
-        # Rows came with their own ids: move the sequences past them.
-        sql = connection.ops.sequence_reset_sql(no_style(), restored_models)
-        if sql:
-            with connection.cursor() as cursor:
-                for statement in sql:
-                    cursor.execute(statement)
+        _sequences_reset(restored=restored_models)
         if any(
             m._meta.label in {"shop.Product", "shop.ProductVariant"}
             for m in restored_models
