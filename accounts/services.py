@@ -21,6 +21,8 @@ from django.utils.crypto import salted_hmac
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
+from config.aws import aws_endpoint_is_local
+
 from .cognito import (
     CognitoConfig,
     CognitoError,
@@ -77,9 +79,26 @@ def _tokens(result: dict, *, refresh_token: str = "") -> Tokens:
 # Cognito flows
 # ---------------------------------------------------------------------------
 
+# The local stand-in (moto) sends no email and accepts any code.
+LOCAL_CODE = "123456"
+
+
+def _local_code_hint(*, email: str, page: str) -> None:
+    if aws_endpoint_is_local():
+        logger.info(
+            "Local AWS stand-in: no email is sent to %s. On the %s page, type "
+            "any code, for example %s.",
+            email,
+            page,
+            LOCAL_CODE,
+        )
+
 
 def account_sign_up(*, email: str, name: str, password: str) -> None:
-    """SignUp; Cognito emails a confirmation code. Raises CognitoError."""
+    """
+    SignUp; Cognito emails a confirmation code. Against the local stand-in,
+    which sends none, the console says what to type. Raises CognitoError.
+    """
     config = cognito_config()
     email = email.lower()
     cognito_call(
@@ -98,6 +117,7 @@ def account_sign_up(*, email: str, name: str, password: str) -> None:
             config=config,
         ),
     )
+    _local_code_hint(email=email, page="confirm")
 
 
 def account_confirm(*, email: str, code: str) -> None:
@@ -177,6 +197,8 @@ def account_forgot_password(*, email: str) -> None:
     except CognitoError as exc:
         if exc.code not in {"UserNotFoundException", "NotAuthorizedException"}:
             raise
+    else:
+        _local_code_hint(email=email, page="new password")
 
 
 def account_reset_password(*, email: str, code: str, password: str) -> None:

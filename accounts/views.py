@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.aws import aws_endpoint_is_local
 from config.net import client_ip
 
 from . import selectors, services
@@ -168,9 +169,16 @@ def signup(request):
             request.session[PENDING_SECRET] = services.pending_password_seal(
                 password=form.cleaned_data["password"]
             )
-            messages.success(
-                request, f"We have emailed a confirmation code to {email}."
-            )
+            if aws_endpoint_is_local():
+                messages.info(
+                    request,
+                    "The local AWS stand-in sends no email: type any code, "
+                    f"for example {services.LOCAL_CODE} (the console says so too).",
+                )
+            else:
+                messages.success(
+                    request, f"We have emailed a confirmation code to {email}."
+                )
             return redirect(_with_next("accounts:confirm", next_url))
     return render(
         request, "accounts/signup.html", {"form": form, "next": next_url}, status=status
@@ -208,6 +216,7 @@ def confirm(request):
             "form": form,
             "next": next_url,
             "resend_form": ResendForm(initial={"email": pending}),
+            "local_code": services.LOCAL_CODE if aws_endpoint_is_local() else "",
         },
         status=status,
     )
@@ -317,8 +326,12 @@ def reset_password(request):
             request.session.pop(PENDING_EMAIL, None)
             messages.success(request, "Your password was changed. Please sign in.")
             return redirect("accounts:login")
+    local_code = services.LOCAL_CODE if aws_endpoint_is_local() else ""
     return render(
-        request, "accounts/reset_password.html", {"form": form}, status=status
+        request,
+        "accounts/reset_password.html",
+        {"form": form, "local_code": local_code},
+        status=status,
     )
 
 

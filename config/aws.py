@@ -5,7 +5,9 @@ The one place that builds boto3 clients.
 is empty, boto3's normal resolution reaches real AWS with real credentials.
 """
 
+import ipaddress
 from functools import cache
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -29,3 +31,14 @@ def aws_client(service: str, *, timeout: float | None = None, retries: int = 3):
         endpoint_url=settings.AWS_ENDPOINT_URL or None,
         config=config,
     )
+
+
+def aws_endpoint_is_local() -> bool:
+    """Whether AWS_ENDPOINT_URL points at a stand-in on this machine (moto)."""
+    host = urlsplit(settings.AWS_ENDPOINT_URL).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
+from config.aws import aws_endpoint_is_local
 from shop.models import Cart
 from tests.accounts.conftest import PASSWORD
 from tests.factories import OrderFactory, VariantFactory
@@ -409,3 +410,37 @@ def test_the_ip_limit_counts_the_visitor_behind_trusted_proxies(
             **proxy,
         )
     assert response.status_code == 429
+
+
+def test_local_sign_up_says_on_the_page_and_console_what_code_to_type(
+    client, cognito, caplog
+):
+    with caplog.at_level("INFO", logger="accounts.services"):
+        response = client.post(
+            reverse("accounts:signup"),
+            {"email": "local@example.com", "name": "Local", "password": PASSWORD},
+            follow=True,
+        )
+    assert "local@example.com" in caplog.text
+    assert "type any code, for example 123456" in caplog.text
+    body = response.content.decode()
+    assert "sends no email" in body and "123456" in body
+    assert "We have emailed" not in body
+    # What the console says is what the stand-in accepts.
+    response = client.post(
+        reverse("accounts:confirm"), {"email": "local@example.com", "code": "123456"}
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"]
+
+
+def test_the_code_hint_is_only_for_a_stand_in_on_this_machine(settings):
+    for url, local in [
+        ("http://127.0.0.1:5005", True),
+        ("http://localhost:4566", True),
+        ("http://[::1]:5005", True),
+        ("https://cognito-idp.eu-west-2.amazonaws.com", False),
+        ("", False),
+    ]:
+        settings.AWS_ENDPOINT_URL = url
+        assert aws_endpoint_is_local() is local, url
