@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.origin.OriginVerifyMiddleware",
+    "config.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
@@ -171,6 +173,9 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
+# The secret header CloudFront adds (X-Origin-Verify): when set, requests
+# without it are refused, so only CloudFront reaches the app (config/origin.py).
+DJANGO_ORIGIN_SECRET = env("DJANGO_ORIGIN_SECRET", default="")
 # Sources added to the Content-Security-Policy (e.g. a media CDN host).
 CSP_EXTRA_IMG_SRC = env.list("CSP_EXTRA_IMG_SRC", default=[])
 
@@ -261,6 +266,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "region_name": AWS_REGION,
             "endpoint_url": AWS_ENDPOINT_URL or None,
             "custom_domain": env("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            # A key prefix, e.g. "media", where CloudFront's /media/* looks.
+            "location": env("AWS_S3_LOCATION", default=""),
             "querystring_auth": False,
             "file_overwrite": False,
             "object_parameters": {"CacheControl": "max-age=86400"},
@@ -388,11 +395,31 @@ ATHENA_DATABASE = env("ATHENA_DATABASE", default="shop_archive")
 # ---------------------------------------------------------------------------
 # Logging: to stderr, never passwords or tokens.
 # ---------------------------------------------------------------------------
+# LOG_FORMAT=json writes one JSON object a line with the request's ID, for
+# CloudWatch Logs Insights; "plain" suits a terminal.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.requestlog.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # One line a request is for the JSON logs; runserver logs them already.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "config.requests": {
+            "level": env(
+                "LOG_REQUESTS_LEVEL",
+                default="INFO" if LOG_FORMAT == "json" else "WARNING",
+            )
+        },
+    },
 }
