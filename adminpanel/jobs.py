@@ -18,6 +18,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from shop.services import order_holds_release_expired
+
 from .archive import archive_run
 from .models import JobRun, JobSwitch
 from .pipeline import analytics_rollup_run
@@ -186,6 +188,11 @@ def jobs_state() -> list[dict]:
 def analytics_rollup_task() -> dict:
     """The rollup pipeline over the recent hours, late events included."""
     return analytics_rollup_run().as_dict()
+
+
+def payment_holds_task() -> dict:
+    """Release the stock of card orders whose payment hold ran out."""
+    return {"released": order_holds_release_expired()}
 
 
 def archive_task() -> dict:

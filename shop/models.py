@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -266,7 +266,14 @@ class CartLine(models.Model):
 
 class OrderQuerySet(models.QuerySet):
     def placed(self):
-        return self.exclude(status=Order.Status.CANCELLED)
+        """Orders that count as sales: paid, or cash on delivery, not cancelled."""
+        return self.exclude(status__in=Order.NOT_SALES)
+
+    def holds_expired(self, *, now):
+        """Card orders still waiting for payment whose stock hold has run out."""
+        return self.filter(
+            status=Order.Status.AWAITING_PAYMENT, hold_expires_at__lte=now
+        )
 
 
 class Order(AbstractAddress):
@@ -274,6 +281,11 @@ class Order(AbstractAddress):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        # A card order: its stock is held until the payment succeeds, fails
+        # or the hold expires (docs/payments.md).
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+        # The payment failed, was cancelled or came too late: stock released.
+        UNPAID = "unpaid", "Payment not completed"
         PAID = "paid", "Paid"
         SHIPPED = "shipped", "Shipped"
         DELIVERED = "delivered", "Delivered"
@@ -282,11 +294,17 @@ class Order(AbstractAddress):
     # The one place that says which status may follow which.
     TRANSITIONS = {
         Status.PENDING: {Status.PAID, Status.CANCELLED},
+        Status.AWAITING_PAYMENT: {Status.PAID, Status.UNPAID, Status.CANCELLED},
+        # A payment that succeeds after the hold was released re-reserves
+        # the stock (paid) or is refunded (cancelled).
+        Status.UNPAID: {Status.PAID, Status.CANCELLED},
         Status.PAID: {Status.SHIPPED, Status.CANCELLED},
         Status.SHIPPED: {Status.DELIVERED},
         Status.DELIVERED: set(),
         Status.CANCELLED: set(),
     }
+    # Statuses that are not sales: dashboards and customer stats skip them.
+    NOT_SALES = (Status.CANCELLED, Status.AWAITING_PAYMENT, Status.UNPAID)
 
     number = models.CharField(max_length=20, unique=True)
     user = models.ForeignKey(
@@ -309,6 +327,14 @@ class Order(AbstractAddress):
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
     )
+    # Card payments: until when the stock stays held, the provider's
+    # payment reference (a Stripe PaymentIntent id) and when it was paid.
+    hold_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    payment_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    # Set when the order ships; the carrier is a key of SHOP_CARRIERS.
+    carrier = models.CharField(max_length=30, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Indexed: the daily order rollups re-roll days of orders changed since.
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -334,6 +360,33 @@ class Order(AbstractAddress):
     def can_cancel(self) -> bool:
         return self.can_transition_to(self.Status.CANCELLED)
 
+    @property
+    def awaiting_payment(self) -> bool:
+        return self.status == self.Status.AWAITING_PAYMENT
+
+    @property
+    def amount_refunded(self) -> Decimal:
+        return sum((r.amount for r in self.refunds.all()), Decimal("0"))
+
+    @property
+    def amount_refundable(self) -> Decimal:
+        """What may still be refunded: only money actually taken."""
+        if self.paid_at is None:
+            return Decimal("0")
+        return self.total - self.amount_refunded
+
+    @property
+    def tracking_url(self) -> str:
+        carrier = settings.SHOP_CARRIERS.get(self.carrier)
+        if not carrier or not self.tracking_number:
+            return ""
+        return carrier[1].format(tracking=self.tracking_number)
+
+    @property
+    def carrier_label(self) -> str:
+        carrier = settings.SHOP_CARRIERS.get(self.carrier)
+        return carrier[0] if carrier else self.carrier
+
 
 class OrderLine(models.Model):
     """A snapshot of what was bought: it never changes with the catalogue."""
@@ -355,12 +408,19 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    # Units put back on the shelf (a cancel, a refund that restocks), so no
+    # unit is ever returned twice.
+    quantity_restocked = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_restocked__lte=F("quantity")),
+                name="orderline_restocked_lte_quantity",
             ),
         ]
 
@@ -387,3 +447,67 @@ class OrderLine(models.Model):
     @property
     def options_label(self) -> str:
         return " / ".join(str(v) for v in self.options.values())
+
+
+class Refund(models.Model):
+    """Money given back on an order, through its payment provider."""
+
+    order = models.ForeignKey(Order, related_name="refunds", on_delete=models.PROTECT)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    # The provider's id for the refund (a Stripe re_...); blank for cash.
+    reference = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_gt_0")
+        ]
+
+    def __str__(self):
+        return f"Refund of {self.amount} {self.currency} on {self.order_id}"
+
+
+class RefundLine(models.Model):
+    """Units of an order line that a refund put back in stock."""
+
+    refund = models.ForeignKey(Refund, related_name="lines", on_delete=models.CASCADE)
+    order_line = models.ForeignKey(
+        OrderLine, related_name="refund_lines", on_delete=models.CASCADE
+    )
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="refundline_quantity_gt_0"
+            )
+        ]
+
+
+class PaymentEvent(models.Model):
+    """A provider's webhook event, kept by id so that a replay changes nothing."""
+
+    provider = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], name="paymentevent_unique_id"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_id}"

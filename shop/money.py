@@ -24,3 +24,50 @@ def money_format(value, currency: str | None = None) -> str:
         return ""
     sign = "-" if amount < 0 else ""
     return f"{sign}{currency_symbol(currency)}{abs(amount):,.2f}"
+
+
+# ISO 4217 currencies with no minor unit, or three decimals, as payment
+# gateways count them; every other currency has two.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+THREE_DECIMAL_CURRENCIES = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+
+
+def _minor_exponent(currency: str) -> int:
+    code = currency.upper()
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if code in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def money_to_minor(amount: Decimal, currency: str) -> int:
+    """`Decimal("12.34")`, GBP -> 1234: the integer a gateway is sent."""
+    if not isinstance(amount, Decimal):
+        raise TypeError("Money is a Decimal, never a float.")
+    scaled = amount.scaleb(_minor_exponent(currency))
+    return int(scaled.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def money_from_minor(amount: int, currency: str) -> Decimal:
+    """1234, GBP -> `Decimal("12.34")`."""
+    return Decimal(int(amount)).scaleb(-_minor_exponent(currency))

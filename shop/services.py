@@ -3,13 +3,12 @@
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Sum
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from analytics.services import event_record
@@ -20,11 +19,21 @@ from .models import (
     CartLine,
     Order,
     OrderLine,
+    PaymentEvent,
     Product,
     ProductImage,
     ProductVariant,
+    Refund,
+    RefundLine,
 )
-from .payments import payment_provider
+from .payments import (
+    PaymentError,
+    PaymentSession,
+    PaymentState,
+    PaymentUpdate,
+    payment_provider,
+)
+from .tasks import order_email_send
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,10 @@ class CheckoutError(Exception):
 
 class OrderStatusError(Exception):
     pass
+
+
+class RefundError(Exception):
+    """A refund that cannot be made; the message is shown to staff."""
 
 
 # ---------------------------------------------------------------------------
@@ -357,8 +370,15 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
     if problems:
         raise CheckoutError(problems)
 
+    try:
+        provider = payment_provider(details.payment_method)
+    except KeyError:
+        raise CheckoutError(["Choose a way to pay."]) from None
+
     subtotal = sum((v.price * quantities[v.pk] for v in variants), Decimal("0"))
     shipping = shipping_cost(details.shipping_method)
+    # A card order holds its stock, not sells it, until the payment succeeds.
+    hold = provider.holds_stock
     order = Order.objects.create(
         number=_order_number(),
         user=user if user is not None and user.is_authenticated else None,
@@ -378,6 +398,12 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
         subtotal=subtotal,
         shipping_cost=shipping,
         total=subtotal + shipping,
+        status=Order.Status.AWAITING_PAYMENT if hold else Order.Status.PENDING,
+        hold_expires_at=(
+            timezone.now() + timedelta(minutes=settings.SHOP_PAYMENT_HOLD_MINUTES)
+            if hold
+            else None
+        ),
     )
     OrderLine.objects.bulk_create(
         OrderLine.snapshot(order=order, variant=v, quantity=quantities[v.pk])
@@ -387,87 +413,469 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
         ProductVariant.objects.filter(pk=v.pk).update(
             stock=F("stock") - quantities[v.pk]
         )
-        Product.objects.filter(pk=v.product_id).update(
-            units_sold=F("units_sold") + quantities[v.pk]
-        )
-    payment_provider(details.payment_method).authorise(order=order)
+    if not hold:
+        _units_sold_add(order=order, sign=1)
+    provider.authorise(order=order)
     cart.lines.all().delete()
 
     sold_out = [v.product_id for v in variants if v.stock - quantities[v.pk] <= 0]
     changed = [v.product_id for v in variants]
-    transaction.on_commit(
-        lambda: _order_placed(order=order, sold_out=sold_out, changed=changed)
-    )
+    transaction.on_commit(lambda: _stock_changed(changed=changed, sold_out=sold_out))
+    if not hold:
+        _order_confirmed(order=order, email="confirmed")
     return order
 
 
-def _order_placed(*, order: Order, sold_out: list[int], changed: list[int]) -> None:
+def _stock_changed(*, changed: list[int], sold_out: list[int] | None = None) -> None:
     stock_bump(changed)
-    if sold_out:
-        product_index_refresh(product_ids=sold_out)
-    event_record(
-        name="purchase",
-        order_id=order.pk,
-        value=order.total,
-        currency=order.currency,
-        properties={"items": order.lines.count()},
-    )
-    order_confirmation_send(order=order)
+    if sold_out is None or sold_out:
+        product_index_refresh(product_ids=sold_out or changed)
 
 
-def order_confirmation_send(*, order: Order) -> None:
-    """Email the confirmation; a mail failure never undoes the order."""
-    context = {
-        "order": order,
-        "lines": list(order.lines.all()),
-        "site_url": settings.SITE_URL,
-    }
-    try:
-        send_mail(
-            subject=f"Your {settings.SHOP_NAME} order {order.number}",
-            message=render_to_string("shop/email/order_confirmation.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[order.email],
+def _units_sold_add(*, order: Order, sign: int) -> None:
+    for line in order.lines.exclude(product=None).order_by("product_id"):
+        Product.objects.filter(pk=line.product_id).update(
+            units_sold=F("units_sold") + sign * line.quantity
         )
-    except Exception:
-        logger.exception("Could not send the confirmation for order %s", order.number)
+
+
+def _order_confirmed(*, order: Order, email: str) -> None:
+    """On commit: the sale's `purchase` event and the shopper's email."""
+
+    def confirmed():
+        event_record(
+            name="purchase",
+            order_id=order.pk,
+            value=order.total,
+            currency=order.currency,
+            properties={"items": order.lines.count()},
+        )
+
+    transaction.on_commit(confirmed)
+    order_email(order=order, kind=email)
+
+
+def order_email(*, order: Order, kind: str) -> None:
+    """
+    Queue an order email for the task worker, once the transaction commits.
+
+    Sending never blocks or fails the request: the worker sends it and
+    retries a failed send (shop/tasks.py).
+    """
+
+    def enqueue():
+        try:
+            order_email_send.enqueue(order_id=order.pk, kind=kind)
+        except Exception:
+            logger.exception("Could not queue the %s email of %s", kind, order.number)
+
+    transaction.on_commit(enqueue)
+
+
+# ---------------------------------------------------------------------------
+# Card payments: the stock hold, confirmation, release and refunds
+# (docs/payments.md). Every change locks the order row first, so a webhook,
+# the shopper's return and the expiry job may race and still act once.
+# ---------------------------------------------------------------------------
+
+
+def order_payment_start(*, order: Order) -> PaymentSession:
+    """Open the payment of a card order awaiting it; raises PaymentError."""
+    if order.status != Order.Status.AWAITING_PAYMENT:
+        raise PaymentError("This order is not waiting for a payment.")
+    session = payment_provider(order.payment_method).payment_start(order=order)
+    if order.payment_reference != session.reference:
+        Order.objects.filter(pk=order.pk, payment_reference="").update(
+            payment_reference=session.reference
+        )
+        order.payment_reference = session.reference
+        event_record(
+            name="payment_started",
+            order_id=order.pk,
+            value=order.total,
+            currency=order.currency,
+        )
+    return session
+
+
+def order_payment_sync(*, order: Order) -> Order:
+    """
+    Ask the provider where the order's payment stands and apply it.
+
+    What the shopper's browser says on return is never trusted: only this
+    server-to-server answer, or a verified webhook, marks an order paid.
+    """
+    if not order.payment_reference:
+        return order
+    provider = payment_provider(order.payment_method)
+    update = provider.payment_retrieve(reference=order.payment_reference)
+    return order_payment_update(update=update) or order
+
+
+def order_payment_update(*, update: PaymentUpdate) -> Order | None:
+    """Apply a verified payment update to its order (None if no order matches)."""
+    order = Order.objects.filter(payment_reference=update.reference).first()
+    if order is None and update.order_number:
+        order = Order.objects.filter(
+            number=update.order_number, payment_reference=""
+        ).first()
+    if order is None:
+        return None
+    if update.state == PaymentState.SUCCEEDED:
+        return order_payment_succeeded(order=order, reference=update.reference)
+    if update.state in {PaymentState.FAILED, PaymentState.CANCELED}:
+        order_hold_release(order=order)
+        order.refresh_from_db()
+    return order
 
 
 @transaction.atomic
-def order_set_status(*, order: Order, status: str) -> Order:
-    """Move an order to `status`, enforcing Order.TRANSITIONS."""
+def payment_event_handle(*, provider: str, event_id: str, type: str, update) -> bool:
+    """
+    Apply one webhook event, once: False when this event id was seen before.
+
+    The event's id is stored in the same transaction as its effect, so an
+    event whose handling fails is not marked seen and the provider's retry
+    is applied.
+    """
+    try:
+        with transaction.atomic():
+            PaymentEvent.objects.create(provider=provider, event_id=event_id, type=type)
+    except IntegrityError:
+        return False
+    if update is not None:
+        order_payment_update(update=update)
+    return True
+
+
+@transaction.atomic
+def order_pay_on_delivery(*, order: Order) -> Order:
+    """
+    Turn a card order still awaiting payment into cash on delivery.
+
+    For a shopper without JavaScript (or who changes their mind): the held
+    stock becomes sold, as for any cash order, and the card payment is
+    stopped. Raises OrderStatusError if the order no longer waits.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != Order.Status.AWAITING_PAYMENT:
+        raise OrderStatusError("This order is no longer waiting for a payment.")
+    reference = order.payment_reference
+    card_method = order.payment_method
+    order.payment_method = "cod"
+    order.status = Order.Status.PENDING
+    order.hold_expires_at = None
+    order.save(
+        update_fields=["payment_method", "status", "hold_expires_at", "updated_at"]
+    )
+    _units_sold_add(order=order, sign=1)
+    if reference:
+        transaction.on_commit(
+            lambda: _payment_cancel_quietly(order=order, method=card_method)
+        )
+    _order_confirmed(order=order, email="confirmed")
+    return order
+
+
+def _stock_take(*, order: Order) -> bool:
+    """Take the order's units off the shelf again, all or none (rows locked)."""
+    lines = [
+        line
+        for line in order.lines.all()
+        if line.variant_id and line.quantity_restocked
+    ]
+    wanted = {}
+    for line in lines:
+        wanted[line.variant_id] = wanted.get(line.variant_id, 0) + (
+            line.quantity_restocked
+        )
+    variants = {
+        v.pk: v
+        for v in ProductVariant.objects.select_for_update()
+        .filter(pk__in=sorted(wanted))
+        .order_by("pk")
+    }
+    if len(variants) != len(wanted) or any(
+        variants[pk].stock < quantity for pk, quantity in wanted.items()
+    ):
+        return False
+    for pk, quantity in sorted(wanted.items()):
+        ProductVariant.objects.filter(pk=pk).update(stock=F("stock") - quantity)
+    OrderLine.objects.filter(order=order).update(quantity_restocked=0)
+    changed = sorted({line.product_id for line in lines if line.product_id})
+    transaction.on_commit(lambda: _stock_changed(changed=changed))
+    return True
+
+
+@transaction.atomic
+def order_payment_succeeded(*, order: Order, reference: str) -> Order:
+    """
+    Confirm a card order whose payment succeeded; idempotent.
+
+    Within the hold, the held stock becomes sold. After it (the hold was
+    released), the stock is taken again if it is still there; otherwise the
+    payment is refunded in full and the order cancelled, and the shopper
+    told by email.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.paid_at is not None:
+        return order
+    order.paid_at = timezone.now()
+    order.payment_reference = order.payment_reference or reference
+    if order.status == Order.Status.UNPAID and not _stock_take(order=order):
+        order.status = Order.Status.CANCELLED
+        order.save(
+            update_fields=["paid_at", "payment_reference", "status", "updated_at"]
+        )
+        _order_refund(
+            order=order,
+            amount=order.total,
+            reason="Paid after the hold expired; the items had sold out.",
+        )
+        return order
+    if order.status not in {Order.Status.AWAITING_PAYMENT, Order.Status.UNPAID}:
+        # Cancelled while the shopper paid: the money goes back.
+        order.save(update_fields=["paid_at", "payment_reference", "updated_at"])
+        if order.status == Order.Status.CANCELLED:
+            _order_refund(order=order, amount=order.total, reason="Order cancelled.")
+        return order
+    order.status = Order.Status.PAID
+    order.hold_expires_at = None
+    order.save(
+        update_fields=[
+            "paid_at",
+            "payment_reference",
+            "status",
+            "hold_expires_at",
+            "updated_at",
+        ]
+    )
+    _units_sold_add(order=order, sign=1)
+    _order_confirmed(order=order, email="paid")
+    return order
+
+
+@transaction.atomic
+def order_hold_release(*, order: Order) -> bool:
+    """
+    Put a card order's held stock back: its payment failed, was cancelled or
+    ran out of time. Exactly once: only an order still awaiting payment has
+    a hold to release. True when this call released it.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != Order.Status.AWAITING_PAYMENT:
+        return False
+    _order_restock(order=order, sold=False)
+    order.status = Order.Status.UNPAID
+    order.hold_expires_at = None
+    order.save(update_fields=["status", "hold_expires_at", "updated_at"])
+    return True
+
+
+def order_holds_release_expired(*, now=None) -> int:
+    """
+    Release every hold past its expiry and stop its payment; returns how many.
+
+    Run by the `payment_holds` periodic job. A payment that still succeeds
+    is handled by order_payment_succeeded.
+    """
+    now = now or timezone.now()
+    released = 0
+    for order in Order.objects.holds_expired(now=now).order_by("pk"):
+        if not order_hold_release(order=order):
+            continue
+        released += 1
+        if order.payment_reference:
+            _payment_cancel_quietly(order=order, method=order.payment_method)
+    return released
+
+
+def _order_refund(
+    *,
+    order: Order,
+    amount: Decimal,
+    reason: str = "",
+    restock: dict[int, int] | None = None,
+    by=None,
+) -> Refund:
+    # Called with the order row locked. The refund row is written first so
+    # that its id keys the provider's idempotency; a provider error rolls
+    # both back.
+    refund = Refund.objects.create(
+        order=order,
+        amount=amount,
+        currency=order.currency,
+        reason=reason,
+        created_by=by,
+    )
+    refund.reference = payment_provider(order.payment_method).refund(
+        order=order, amount=amount, key=f"refund-{refund.pk}"
+    )
+    refund.save(update_fields=["reference"])
+    if restock:
+        _order_restock(order=order, sold=True, quantities=restock, refund=refund)
+
+    def refunded():
+        event_record(
+            name="refund",
+            order_id=order.pk,
+            value=amount,
+            currency=order.currency,
+        )
+
+    transaction.on_commit(refunded)
+    order_email(order=order, kind="refunded")
+    return refund
+
+
+@transaction.atomic
+def order_refund(
+    *,
+    order: Order,
+    amount: Decimal,
+    restock: dict[int, int] | None = None,
+    reason: str = "",
+    by=None,
+) -> Refund:
+    """
+    Refund part or all of what an order was paid, through its provider.
+
+    `restock` maps order line ids to the units to put back in stock; lines
+    not named stay sold. Raises RefundError.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if amount <= 0:
+        raise RefundError("A refund must be more than zero.")
+    if amount > order.amount_refundable:
+        raise RefundError(
+            f"At most {order.amount_refundable} {order.currency} can be refunded."
+        )
+    lines = {line.pk: line for line in order.lines.all()}
+    for line_id, quantity in (restock or {}).items():
+        line = lines.get(line_id)
+        if line is None or not 0 <= quantity <= line.quantity - line.quantity_restocked:
+            raise RefundError("Restock no more units than the order line has left.")
+    try:
+        return _order_refund(
+            order=order,
+            amount=amount,
+            reason=reason,
+            restock={k: v for k, v in (restock or {}).items() if v},
+            by=by,
+        )
+    except PaymentError as exc:
+        raise RefundError(str(exc)) from exc
+
+
+@transaction.atomic
+def order_set_status(
+    *,
+    order: Order,
+    status: str,
+    carrier: str = "",
+    tracking_number: str = "",
+    by=None,
+) -> Order:
+    """
+    Move an order to `status`, enforcing Order.TRANSITIONS.
+
+    Cancelling refunds what was paid through the provider and restocks what
+    is still out; shipping records the carrier and tracking number. The
+    shopper is emailed on shipping and cancelling. Raises OrderStatusError.
+    """
     order = Order.objects.select_for_update().get(pk=order.pk)
     if not order.can_transition_to(status):
         raise OrderStatusError(
             f"An order that is {order.get_status_display().lower()} "
             f"cannot become {Order.Status(status).label.lower()}."
         )
+    previous = order.status
+    fields = ["status", "updated_at"]
     if status == Order.Status.CANCELLED:
-        _order_restock(order=order)
+        if order.amount_refundable > 0:
+            try:
+                _order_refund(
+                    order=order,
+                    amount=order.amount_refundable,
+                    reason="Order cancelled.",
+                    by=by,
+                )
+            except PaymentError as exc:
+                raise OrderStatusError(f"The refund failed: {exc}") from exc
+        _order_restock(order=order, sold=previous != Order.Status.AWAITING_PAYMENT)
+        if previous == Order.Status.AWAITING_PAYMENT and order.payment_reference:
+            transaction.on_commit(
+                lambda: _payment_cancel_quietly(
+                    order=order, method=order.payment_method
+                )
+            )
+        order_email(order=order, kind="cancelled")
+    elif status == Order.Status.PAID:
+        order.paid_at = timezone.now()
+        fields.append("paid_at")
+    elif status == Order.Status.SHIPPED:
+        if carrier and carrier not in settings.SHOP_CARRIERS:
+            raise OrderStatusError(f"Unknown carrier {carrier!r}.")
+        order.carrier, order.tracking_number = carrier, tracking_number.strip()
+        fields += ["carrier", "tracking_number"]
+        order_email(order=order, kind="shipped")
     order.status = status
-    order.save(update_fields=["status", "updated_at"])
+    order.save(update_fields=fields)
     return order
 
 
-def order_cancel(*, order: Order) -> Order:
-    return order_set_status(order=order, status=Order.Status.CANCELLED)
+def order_cancel(*, order: Order, by=None) -> Order:
+    return order_set_status(order=order, status=Order.Status.CANCELLED, by=by)
 
 
-def _order_restock(*, order: Order) -> None:
+def _payment_cancel_quietly(*, order: Order, method: str) -> None:
+    """Stop an order's card payment; a failure is logged, never raised."""
+    try:
+        payment_provider(method).payment_cancel(reference=order.payment_reference)
+    except (PaymentError, KeyError):
+        logger.warning("Could not cancel the payment of %s", order.number)
+
+
+def _order_restock(
+    *,
+    order: Order,
+    sold: bool,
+    quantities: dict[int, int] | None = None,
+    refund: Refund | None = None,
+) -> None:
+    """
+    Put units of the order back in stock, each unit at most once.
+
+    `quantities` maps line ids to units (default: every unit still out).
+    `sold` says whether they counted as sold (and leave `units_sold`). Called
+    with the order row locked.
+    """
     lines = sorted(
         (line for line in order.lines.all() if line.variant_id),
         key=lambda line: line.variant_id,
     )
+    changed = []
     for line in lines:
+        out = line.quantity - line.quantity_restocked
+        units = out if quantities is None else min(quantities.get(line.pk, 0), out)
+        if units <= 0:
+            continue
         ProductVariant.objects.filter(pk=line.variant_id).update(
-            stock=F("stock") + line.quantity
+            stock=F("stock") + units
         )
-        Product.objects.filter(
-            pk=line.product_id, units_sold__gte=line.quantity
-        ).update(units_sold=F("units_sold") - line.quantity)
-    product_ids = [line.product_id for line in lines if line.product_id]
-    transaction.on_commit(lambda: stock_bump(product_ids))
-    transaction.on_commit(lambda: product_index_refresh(product_ids=product_ids))
+        OrderLine.objects.filter(pk=line.pk).update(
+            quantity_restocked=F("quantity_restocked") + units
+        )
+        if sold:
+            Product.objects.filter(pk=line.product_id, units_sold__gte=units).update(
+                units_sold=F("units_sold") - units
+            )
+        if refund is not None:
+            RefundLine.objects.create(refund=refund, order_line=line, quantity=units)
+        if line.product_id:
+            changed.append(line.product_id)
+    if changed:
+        transaction.on_commit(lambda: _stock_changed(changed=changed))
 
 
 def orders_attach_guest(*, user) -> int:

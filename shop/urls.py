@@ -31,4 +31,20 @@ urlpatterns = [
         views.order_detail,
         name="order_detail",
     ),
+    re_path(
+        r"^orders/(?P<number>[A-Za-z0-9-]{1,20})/pay/$",
+        views.order_pay,
+        name="order_pay",
+    ),
+    re_path(
+        r"^orders/(?P<number>[A-Za-z0-9-]{1,20})/pay/return/$",
+        views.order_pay_return,
+        name="order_pay_return",
+    ),
+    re_path(
+        r"^orders/(?P<number>[A-Za-z0-9-]{1,20})/pay/cash/$",
+        views.order_pay_on_delivery,
+        name="order_pay_on_delivery",
+    ),
+    path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

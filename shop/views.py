@@ -3,10 +3,11 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import address_default
@@ -23,7 +24,8 @@ from .forms import (
 )
 from .models import CartLine, Category, Order, Product, ProductVariant
 from .pagecache import catalogue_page
-from .payments import payment_providers
+from .payments import PaymentError, payment_providers
+from .stripe_gateway import WebhookRejected, stripe_event_verify
 
 
 def _page_number(request) -> int:
@@ -326,6 +328,8 @@ def checkout(request):
                     messages.error(request, problem)
                 return redirect("shop:cart")
             request.session["last_order"] = order.number
+            if order.awaiting_payment:
+                return redirect("shop:order_pay", number=order.number)
             return redirect(order)
     else:
         initial = {"checkout_token": secrets.token_urlsafe(24)}
@@ -343,13 +347,18 @@ def checkout(request):
     return render(
         request,
         "shop/checkout.html",
-        {**summary, "form": form, "problems": problems},
+        {
+            **summary,
+            "form": form,
+            "problems": problems,
+            "card_payments": any(p.holds_stock for p in payment_providers()),
+        },
     )
 
 
-def order_detail(request, number):
+def _viewed_order(request, number) -> Order:
     try:
-        order = selectors.order_for_viewer(
+        return selectors.order_for_viewer(
             number=number,
             user=request.user,
             session_key=request.session.session_key,
@@ -357,6 +366,123 @@ def order_detail(request, number):
         )
     except Order.DoesNotExist:
         raise Http404("No such order.") from None
+
+
+def _stripe_csp_sources() -> dict[str, list[str]]:
+    """Stripe's documented origins for Stripe.js (or the stand-in's)."""
+    js = _origin(settings.STRIPE_JS_URL)
+    api = _origin(settings.STRIPE_API_BASE)
+    if js == "https://js.stripe.com":
+        return {
+            "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+            "frame-src": [
+                "https://js.stripe.com",
+                "https://*.js.stripe.com",
+                "https://hooks.stripe.com",
+            ],
+            "connect-src": ["https://api.stripe.com"],
+        }
+    return {"script-src": [js], "frame-src": [js], "connect-src": [api]}
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+@never_cache
+@require_GET
+def order_pay(request, number):
+    """The payment step of a card order: Stripe's Payment Element."""
+    order = _viewed_order(request, number)
+    if not order.awaiting_payment:
+        return redirect(order)
+    try:
+        session = services.order_payment_start(order=order)
+    except PaymentError:
+        messages.error(
+            request,
+            "Card payments are unavailable just now. Try again in a moment, "
+            "or pay cash on delivery.",
+        )
+        session = None
+    response = render(
+        request,
+        "shop/order_pay.html",
+        {
+            "order": order,
+            "lines": list(order.lines.all()),
+            "session": session,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "return_url": request.build_absolute_uri(
+                reverse("shop:order_pay_return", kwargs={"number": order.number})
+            ),
+        },
+    )
+    # Only this page loads Stripe.js; config.middleware adds these origins.
+    response.csp_sources = _stripe_csp_sources()
+    return response
+
+
+@never_cache
+@require_GET
+def order_pay_return(request, number):
+    """
+    Where Stripe sends the shopper back. Its query string is not trusted:
+    the order's payment is retrieved from Stripe, server to server.
+    """
+    order = _viewed_order(request, number)
+    try:
+        order = services.order_payment_sync(order=order)
+    except PaymentError:
+        messages.info(request, "We are confirming your payment; check back shortly.")
+        return redirect(order)
+    if order.awaiting_payment:
+        messages.error(request, "Your payment did not go through. Please try again.")
+        return redirect("shop:order_pay", number=order.number)
+    if order.status == Order.Status.UNPAID:
+        messages.error(
+            request,
+            "Your payment did not go through and the items were released. "
+            "Please place the order again.",
+        )
+    return redirect(order)
+
+
+@require_POST
+def order_pay_on_delivery(request, number):
+    """Pay cash on delivery instead (no JavaScript, or a change of mind)."""
+    order = _viewed_order(request, number)
+    try:
+        services.order_pay_on_delivery(order=order)
+    except services.OrderStatusError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "You will pay cash on delivery.")
+    return redirect(order)
+
+
+# Stripe calls this server to server: it has no session or CSRF token, and
+# each request proves itself by its signature instead.
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    try:
+        event = stripe_event_verify(
+            payload=request.body,
+            signature=request.headers.get("Stripe-Signature", ""),
+        )
+    except WebhookRejected:
+        return HttpResponseBadRequest("Invalid signature.")
+    services.payment_event_handle(
+        provider="stripe", event_id=event.id, type=event.type, update=event.update
+    )
+    return HttpResponse(status=200)
+
+
+def order_detail(request, number):
+    order = _viewed_order(request, number)
     return render(
         request,
         "shop/order_detail.html",

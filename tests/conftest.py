@@ -25,6 +25,17 @@ def _clear_cache():
         caches[alias].clear()
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings):
+    """
+    Background tasks run as soon as they are queued, on commit, in the test's
+    process; tests of the worker itself switch to the database backend.
+    """
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
+
+
 @pytest.fixture
 def postgres_only():
     if connection.vendor != "postgresql":

@@ -22,6 +22,19 @@ class ShopAPI(NinjaAPI):
         response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        # ninja documents every body as application/json; errors are problems.
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content["application/problem+json"] = content.pop(
+                            "application/json"
+                        )
+        return schema
+
 
 api = ShopAPI(
     title="Northwind Goods API",

@@ -8,8 +8,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from shop.emails import order_email_message
 from shop.models import Order
-from shop.services import order_confirmation_send
 from tests.factories import (
     CategoryFactory,
     ImageFactory,
@@ -296,7 +296,7 @@ def test_confirmation_email_lists_the_order_in_plain_text(mailoutbox):
     order = OrderFactory(number="NW-ABCD2345", full_name="Ada <Buyer>")
     OrderLineFactory(order=order, product_name="Wool Scarf", options={"colour": "Red"})
 
-    order_confirmation_send(order=order)
+    order_email_message(order=order, kind="confirmed").send()
 
     body = mailoutbox[0].body
     assert "Hello Ada <Buyer>," in body  # plain text: nothing HTML-escaped
