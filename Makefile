@@ -18,7 +18,7 @@ PYTHON ?= $(shell \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done)
 
-.PHONY: help venv run test lint fmt migrate seed static check clean bench
+.PHONY: help venv run test lint fmt migrate seed static check clean bench synth
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ fmt: venv ## Format and fix with ruff
 
 bench: venv ## Run the storefront benchmark on the local PostgreSQL (the others: docs/benchmarks.md)
 	$(PY) bench/storefront.py
+
+synth: venv ## Synthesise the AWS CDK app offline (infra/), with cdk-nag's checks
+	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 ../$(PY) app.py
 
 clean: ## Remove the virtualenv, collected static files and caches
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
