@@ -31,7 +31,11 @@ class UserAdmin(BaseUserAdmin):
             for name, on in [("admin", obj.is_superuser), ("staff", obj.is_staff)]
             if on
         ]
-        names += list(obj.groups.order_by("name").values_list("name", flat=True))
+        names += [
+            name
+            for name in obj.groups.order_by("name").values_list("name", flat=True)
+            if name not in names
+        ]
         return ", ".join(names) or "—"
 
     add_fieldsets = [

@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 import requests
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django_redis.exceptions import ConnectionInterrupted
@@ -254,7 +255,8 @@ def user_sync(*, claims: dict, email_verified: bool = False) -> User:
 
     Found by `sub`; else, when the email is verified, an existing user with
     that email is re-linked (the stand-in's pool is rebuilt on each start).
-    Groups set is_staff/is_superuser and are mirrored to Django groups.
+    Groups set is_staff/is_superuser and are mirrored to Django groups,
+    which hold the permissions COGNITO_GROUP_PERMISSIONS gives them.
     Guest orders with the verified email are attached. Raises
     AccountLinkError when an unverified email belongs to another user.
     """
@@ -289,12 +291,28 @@ def user_sync(*, claims: dict, email_verified: bool = False) -> User:
     user.is_superuser = admin_group in groups
     user.is_staff = user.is_superuser or staff_group in groups
     user.save()
-    mirrored = sorted(groups - {staff_group, admin_group})
-    user.groups.set([Group.objects.get_or_create(name=name)[0] for name in mirrored])
+    mirrored = sorted(groups - {admin_group})
+    user.groups.set([_django_group(name=name) for name in mirrored])
     if verified and user.email == email:
         # The shop ties guest orders placed with this address to the user.
         user_email_verified.send(sender=User, user=user)
     return user
+
+
+def _django_group(*, name: str) -> Group:
+    """
+    The Django group mirroring a Cognito group, holding exactly the
+    permissions COGNITO_GROUP_PERMISSIONS gives it ("app_label.codename").
+    """
+    group = Group.objects.get_or_create(name=name)[0]
+    names = settings.COGNITO_GROUP_PERMISSIONS.get(name)
+    if names:
+        query = Q()
+        for dotted in names:
+            app_label, codename = dotted.split(".", 1)
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(query))
+    return group
 
 
 def user_from_tokens(

@@ -284,6 +284,17 @@ COGNITO_CLIENT_SECRET = env("COGNITO_CLIENT_SECRET", default="")
 COGNITO_DOMAIN = env("COGNITO_DOMAIN", default="")
 COGNITO_STAFF_GROUP = env("COGNITO_STAFF_GROUP", default="staff")
 COGNITO_ADMIN_GROUP = env("COGNITO_ADMIN_GROUP", default="admin")
+# What a Cognito group may do in Django admin: a Django group of the same name
+# holding these permissions ("app_label.codename"), kept in line at each
+# sign-in. The admin group is superuser and needs none.
+COGNITO_GROUP_PERMISSIONS = {
+    COGNITO_STAFF_GROUP: [
+        f"shop.{action}_{model}"
+        for model in ["category", "product", "productvariant", "productimage"]
+        for action in ["view", "add", "change", "delete"]
+    ]
+    + ["shop.view_order", "shop.change_order", "shop.view_orderline"],
+}
 COGNITO_TIMEOUT = env.float("COGNITO_TIMEOUT", default=3.0)
 # Where `cognito_bootstrap` records the IDs of a locally provisioned pool.
 COGNITO_LOCAL_CONFIG = BASE_DIR / ".local" / "cognito.json"

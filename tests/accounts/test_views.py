@@ -444,3 +444,42 @@ def test_the_code_hint_is_only_for_a_stand_in_on_this_machine(settings):
     ]:
         settings.AWS_ENDPOINT_URL = url
         assert aws_endpoint_is_local() is local, url
+
+
+def test_the_demo_staff_account_changes_an_order_status_in_django_admin(
+    client, cognito
+):
+    email = "staff@example.com"
+    order = OrderFactory(status="pending")
+    response = _sign_in(client, email, password=cognito.passwords[email])
+    assert response.status_code == 302
+    changelist = reverse("admin:shop_order_changelist")
+
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get(changelist).status_code == 200
+    response = client.post(
+        changelist, {"action": "mark_paid", "_selected_action": [order.pk]}
+    )
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "paid"
+    # Catalogue yes, people no: users stay with the admin group.
+    assert client.get(reverse("admin:shop_product_add")).status_code == 200
+    assert client.get(reverse("admin:accounts_user_changelist")).status_code == 403
+
+
+def test_the_staff_group_holds_exactly_the_configured_permissions(
+    client, make_cognito_user, settings
+):
+    settings.COGNITO_GROUP_PERMISSIONS = {"staff": ["shop.view_order"]}
+    email = make_cognito_user(email="clerk@example.com", groups=["staff"])
+    _sign_in(client, email)
+    user = User.objects.get(email=email)
+    assert user.get_all_permissions() == {"shop.view_order"}
+
+    settings.COGNITO_GROUP_PERMISSIONS = {"staff": ["shop.change_order"]}
+    client.post(reverse("accounts:logout"))
+    _sign_in(client, email)
+    user = User.objects.get(email=email)
+    assert user.get_all_permissions() == {"shop.change_order"}
