@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     # Serves the API docs page's Swagger UI from our own static files.
     "ninja",
     "corsheaders",
+    # Background tasks (django.tasks) stored in the database: emails, "Run now".
+    "django_tasks_db",
     "accounts",
     "shop",
     "analytics",
@@ -200,15 +202,56 @@ SHOP_SHIPPING_METHODS = {
     "standard": ("Standard delivery (3-5 days)", Decimal(env("SHIPPING_STANDARD", default="4.95"))),
     "express": ("Express delivery (next day)", Decimal(env("SHIPPING_EXPRESS", default="9.95"))),
 }
+
+# ---------------------------------------------------------------------------
+# Stripe (card payments, docs/payments.md). On when STRIPE_SECRET_KEY is set;
+# `make run` points it at localstripe, the local stand-in, through
+# STRIPE_API_BASE and STRIPE_JS_URL.
+# ---------------------------------------------------------------------------
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+# Seconds a webhook's signature timestamp may be old (Stripe's default).
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)
+# Minutes a card order holds its stock while the shopper pays.
+SHOP_PAYMENT_HOLD_MINUTES = env.int("SHOP_PAYMENT_HOLD_MINUTES", default=15)
 SHOP_PAYMENT_PROVIDERS = env.list(
-    "SHOP_PAYMENT_PROVIDERS", default=["shop.payments.CashOnDelivery"]
+    "SHOP_PAYMENT_PROVIDERS",
+    default=["shop.payments.CashOnDelivery"]
+    + (["shop.stripe_gateway.StripeProvider"] if STRIPE_SECRET_KEY else []),
 )
+# Carriers for shipped orders: code -> (name, tracking link with {tracking}).
+SHOP_CARRIERS = {
+    "royal-mail": (
+        "Royal Mail",
+        "https://www.royalmail.com/track-your-item#/tracking-results/{tracking}",
+    ),
+    "dpd": ("DPD", "https://track.dpd.co.uk/parcels/{tracking}"),
+    "evri": ("Evri", "https://www.evri.com/track/parcel/{tracking}"),
+}
 SHOP_PAGE_SIZE = 24
 SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)
 SHOP_CACHE_SECONDS = env.int("SHOP_CACHE_SECONDS", default=300)
 # How often (seconds) a process re-reads the catalogue version from Redis:
 # another process's catalogue change shows within this time.
 CATALOGUE_VERSION_TTL = env.float("CATALOGUE_VERSION_TTL", default=1.0)
+
+# ---------------------------------------------------------------------------
+# Background tasks (django.tasks): the database backend, run by
+# `manage.py db_worker` beside the web server (`make run`) or as its own
+# service in production. Emails are retried after these delays (seconds).
+# ---------------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
+    }
+}
+SHOP_EMAIL_RETRY_DELAYS = [
+    int(s) for s in env.list("SHOP_EMAIL_RETRY_DELAYS", default=["60", "300", "1800"])
+]
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -381,6 +424,11 @@ CORS_PREFLIGHT_MAX_AGE = 3600
 # and its default switch (operators may flip it; the choice is kept in the DB).
 # ---------------------------------------------------------------------------
 PERIODIC_JOBS = {
+    "payment_holds": {
+        "task": "adminpanel.jobs.payment_holds_task",
+        "interval": env.int("JOB_PAYMENT_HOLDS_INTERVAL", default=60),
+        "enabled": env.bool("JOB_PAYMENT_HOLDS_ENABLED", default=True),
+    },
     "analytics_rollup": {
         "task": "adminpanel.jobs.analytics_rollup_task",
         "interval": env.int("JOB_ANALYTICS_ROLLUP_INTERVAL", default=60),
@@ -426,6 +474,8 @@ LOGGING = {
     # One line a request is for the JSON logs; runserver logs them already.
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # stripe logs every API request at INFO.
+        "stripe": {"level": "WARNING"},
         "config.requests": {
             "level": env(
                 "LOG_REQUESTS_LEVEL",
