@@ -1,6 +1,7 @@
 from django.conf import settings
 
-from .selectors import cart_count
+from .cache import catalogue_cached
+from .selectors import cart_count, category_top
 
 
 def shop(request):
@@ -10,4 +11,6 @@ def shop(request):
         "cart_count": lambda: cart_count(
             user=request.user, session_key=request.session.session_key
         ),
+        # Shared by every visitor, so cached with the catalogue.
+        "nav_categories": lambda: catalogue_cached("category-top", category_top),
     }

@@ -147,6 +147,15 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
     return _paginate(_card_fields(queryset), page)
 
 
+def category_top(*, limit: int = 8) -> list[Category]:
+    """The top-level categories, in the shop's order: the header and home."""
+    return list(
+        Category.objects.filter(parent__isnull=True).order_by("position", "name")[
+            :limit
+        ]
+    )
+
+
 def home_sections() -> dict:
     products = _card_fields(Product.objects.available())
     return {
@@ -154,11 +163,7 @@ def home_sections() -> dict:
             products.filter(is_featured=True).order_by("-units_sold", "name")[:8]
         ),
         "new_arrivals": list(products.order_by("-created_at")[:8]),
-        "top_categories": list(
-            Category.objects.filter(parent__isnull=True).order_by("position", "name")[
-                :8
-            ]
-        ),
+        "top_categories": category_top(),
     }
 
 

@@ -1,0 +1,55 @@
+"""What a shopper sees: the header, listing cards, filters, search, variants."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import CategoryFactory, ProductFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _category_row(html: str) -> list[str]:
+    row = re.search(r'<ul class="category-row[^"]*"[^>]*>(.*?)</ul>', html, re.S)
+    assert row, "no category row in the header"
+    return re.findall(r">([^<]+)</a>", row.group(1))
+
+
+def test_the_header_lists_the_top_categories_on_every_page(client):
+    CategoryFactory(name="Outdoor", slug="outdoor", position=2)
+    clothing = CategoryFactory(name="Clothing", slug="clothing", position=1)
+    CategoryFactory(name="Jackets", slug="jackets", parent=clothing)
+    VariantFactory(product=ProductFactory(category=clothing))
+
+    for url in [reverse("shop:home"), reverse("shop:cart"), clothing.get_absolute_url()]:
+        html = client.get(url).content.decode()
+        assert _category_row(html) == ["Clothing", "Outdoor"], url
+        # The phone's menu lists the same, without JavaScript.
+        assert '<details class="category-menu' in html
+        assert 'href="/c/outdoor/"' in html
+
+
+def test_the_header_categories_cost_no_query_once_cached(client):
+    CategoryFactory(name="Clothing", slug="clothing")
+    client.get(reverse("shop:cart"))
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("shop:cart")).content.decode()
+
+    assert _category_row(html) == ["Clothing"]
+    assert not [q for q in queries if "shop_category" in q["sql"]]
+
+
+def test_a_new_category_shows_in_the_header_at_once(client):
+    CategoryFactory(name="Clothing", slug="clothing")
+    client.get(reverse("shop:home"))
+
+    CategoryFactory(name="Garden", slug="garden")
+
+    assert _category_row(client.get(reverse("shop:cart")).content.decode()) == [
+        "Clothing",
+        "Garden",
+    ]
