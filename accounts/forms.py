@@ -7,6 +7,14 @@ PASSWORD_HELP = (
 )
 
 
+class Form(forms.Form):
+    """A form whose labels read "Email", not Django's "Email:"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 def _password(label="Password", autocomplete="current-password", help_text=""):
     return forms.CharField(
         label=label,
@@ -31,12 +39,12 @@ def _code():
     )
 
 
-class SignInForm(forms.Form):
+class SignInForm(Form):
     email = _email()
     password = _password()
 
 
-class SignUpForm(forms.Form):
+class SignUpForm(Form):
     email = _email()
     name = forms.CharField(
         max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
@@ -44,20 +52,20 @@ class SignUpForm(forms.Form):
     password = _password(autocomplete="new-password", help_text=PASSWORD_HELP)
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(Form):
     email = _email()
     code = _code()
 
 
-class ResendForm(forms.Form):
+class ResendForm(Form):
     email = _email()
 
 
-class ForgotPasswordForm(forms.Form):
+class ForgotPasswordForm(Form):
     email = _email()
 
 
-class ResetPasswordForm(forms.Form):
+class ResetPasswordForm(Form):
     email = _email()
     code = _code()
     password = _password(
@@ -65,20 +73,20 @@ class ResetPasswordForm(forms.Form):
     )
 
 
-class ChangePasswordForm(forms.Form):
+class ChangePasswordForm(Form):
     old_password = _password("Current password")
     new_password = _password(
         "New password", autocomplete="new-password", help_text=PASSWORD_HELP
     )
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(Form):
     name = forms.CharField(
         max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
 
 
-class AddressFields(forms.Form):
+class AddressFields(Form):
     """
     The address fields, as checkout and the saved-address pages ask for
     them, with the browser's autofill hints.

@@ -11,8 +11,8 @@ from django.contrib.postgres.search import (
 )
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Greatest
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest
 
 from .models import (
     Cart,
@@ -297,9 +297,9 @@ def order_lookup(*, number: str, email: str) -> Order | None:
 
 
 def order_history(*, user) -> QuerySet[Order]:
-    """The user's orders, newest first, with a line count for the list."""
+    """The user's orders, newest first, with the number of units in each."""
     return (
         Order.objects.filter(user=user)
-        .annotate(item_count=Count("lines"))
+        .annotate(item_count=Coalesce(Sum("lines__quantity"), 0))
         .order_by("-created_at")
     )
