@@ -1,14 +1,18 @@
 """Presentation helpers for the storefront templates (no business logic)."""
 
+import html
 import json
+import re
 from decimal import Decimal
 
+import nh3
 from django import template
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils.html import format_html
+from django.utils.html import format_html, linebreaks, strip_tags
 from django.utils.safestring import mark_safe
 
+from shop.catalogue_import import sanitize_html
 from shop.money import money_format
 from shop.payments import payment_provider
 
@@ -17,6 +21,7 @@ register = template.Library()
 # As django.utils.html.json_script: nothing in the data can close the
 # <script> element or start an HTML comment.
 JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+BLOCK_END_RE = re.compile(r"<(br|hr|/(p|li|h\d|tr|td|th|blockquote|pre))\b[^>]*>")
 
 
 @register.filter
@@ -63,6 +68,31 @@ def payment_label(code: str) -> str:
         return code
 
 
+@register.filter
+def description_html(text: str) -> str:
+    """
+    A product description as HTML. Imported descriptions are HTML, shown as
+    such once sanitised again (whatever wrote them); plain text is escaped
+    and its blank lines become paragraphs, as `linebreaks` does.
+    """
+    if not text:
+        return ""
+    if nh3.is_html(text):
+        return mark_safe(sanitize_html(text))
+    return mark_safe(linebreaks(text, autoescape=True))
+
+
+@register.filter
+def description_text(text: str) -> str:
+    """A product description as plain text, for meta tags and JSON-LD."""
+    if not text:
+        return ""
+    # A space where a block ends, so paragraphs do not run together.
+    spaced = BLOCK_END_RE.sub(r"\g<0> ", sanitize_html(text))
+    plain = html.unescape(strip_tags(spaced))
+    return " ".join(plain.split())
+
+
 @register.simple_tag(takes_context=True)
 def product_jsonld(context, product, variants, images):
     """schema.org Product JSON-LD, escaped so data can never end the element."""
@@ -87,7 +117,7 @@ def product_jsonld(context, product, variants, images):
         "@context": "https://schema.org",
         "@type": "Product",
         "name": product.name,
-        "description": product.description,
+        "description": description_text(product.description),
         "url": url,
         "sku": variants[0].sku if variants else "",
         "category": product.category.name,
