@@ -11,7 +11,7 @@ from django.contrib.postgres.search import (
 )
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
 
 from .models import (
@@ -76,9 +76,13 @@ def _filtered(queryset, filters: ListingFilters):
 
 def _card_fields(queryset):
     # A product card needs only these columns: no joins, no per-row queries.
+    # Its price is the cheapest variant's, struck-through price included.
+    cheapest = ProductVariant.objects.filter(product=OuterRef("pk")).order_by(
+        "price", F("compare_at_price").desc(nulls_last=True)
+    )
     return queryset.only(
         "name", "slug", "price_from", "in_stock", "primary_image_url", "is_featured"
-    )
+    ).annotate(compare_from=Subquery(cheapest.values("compare_at_price")[:1]))
 
 
 def _paginate(queryset, page: int) -> ListingPage:

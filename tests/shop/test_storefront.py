@@ -1,6 +1,7 @@
 """What a shopper sees: the header, listing cards, filters, search, variants."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -53,3 +54,30 @@ def test_a_new_category_shows_in_the_header_at_once(client):
         "Clothing",
         "Garden",
     ]
+
+
+def test_a_listing_card_strikes_through_the_old_price_of_a_sale(client):
+    category = CategoryFactory(slug="jackets")
+    sale = ProductFactory(category=category, name="Rain Parka")
+    VariantFactory(
+        product=sale, price=Decimal("90.00"), compare_at_price=Decimal("120.00")
+    )
+    VariantFactory(product=sale, price=Decimal("95.00"))
+    plain = ProductFactory(category=category, name="Quilted Gilet")
+    VariantFactory(product=plain, price=Decimal("45.00"), compare_at_price=None)
+
+    html = client.get(category.get_absolute_url()).content.decode()
+
+    cards = dict(
+        re.findall(
+            r'<h3 class="card-title">([^<]+)</h3>\s*</a>\s*<p class="card-price">(.*?)</p>',
+            html,
+            re.S,
+        )
+    )
+    assert re.fullmatch(
+        r'<span class="price-sale">£90\.00</span> <s class="price-compare">'
+        r'<span class="visually-hidden">Was </span>£120\.00</s>',
+        cards["Rain Parka"],
+    )
+    assert cards["Quilted Gilet"] == "£45.00"
