@@ -226,12 +226,7 @@ def _copy_file(cursor, table, spool, *, key: str, staging: str) -> int:
     )
     raw = cursor.cursor
     try:
-        if hasattr(raw, "copy_expert"):  # psycopg2
-            raw.copy_expert(sql, spool, size=1024 * 1024)
-            return raw.rowcount
-        with raw.copy(sql) as copy:  # psycopg 3
-            while chunk := spool.read(1024 * 1024):
-                copy.write(chunk)
+        raw.copy_expert(sql, spool, size=1024 * 1024)
         return raw.rowcount
     except connection.Database.Error as exc:
         raise RestoreError(f"{key}: {str(exc).strip()}") from None
