@@ -386,7 +386,7 @@ ANALYTICS_SENSITIVE_PARAMS = env.list(
 ANALYTICS_SKIP_PREFIXES = env.list(
     "ANALYTICS_SKIP_PREFIXES",
     default=["/admin/", "/healthz", "/analytics/", "/favicon", "/robots.txt",
-             "/sitemap.xml"],
+             "/sitemap"],
 )
 ANALYTICS_COLLECT_RATE = env.int("ANALYTICS_COLLECT_RATE", default=120)
 ANALYTICS_COLLECT_MAX_AGE = env.int("ANALYTICS_COLLECT_MAX_AGE", default=48 * 3600)

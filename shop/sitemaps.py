@@ -1,4 +1,5 @@
 from django.contrib.sitemaps import Sitemap
+from django.db.models import Max
 
 from .models import Category, Product
 
@@ -13,6 +14,10 @@ class ProductSitemap(Sitemap):
 
     def lastmod(self, obj):
         return obj.updated_at
+
+    def get_latest_lastmod(self):
+        # For the index, in one query (Django's default reads every item).
+        return Product.objects.available().aggregate(latest=Max("updated_at"))["latest"]
 
 
 class CategorySitemap(Sitemap):

@@ -1,4 +1,4 @@
-from django.contrib.sitemaps.views import sitemap
+from django.contrib.sitemaps.views import index, sitemap
 from django.urls import path, re_path
 
 from . import views
@@ -6,13 +6,23 @@ from .sitemaps import CategorySitemap, ProductSitemap
 
 app_name = "shop"
 
+SITEMAPS = {"products": ProductSitemap, "categories": CategorySitemap}
+
 urlpatterns = [
     path("robots.txt", views.robots_txt, name="robots_txt"),
+    # An index of every page of every section: a section holds up to
+    # `limit` URLs a page, and a large catalogue needs many pages.
     path(
         "sitemap.xml",
-        sitemap,
-        {"sitemaps": {"products": ProductSitemap, "categories": CategorySitemap}},
+        index,
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "shop:sitemap_section"},
         name="sitemap",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        sitemap,
+        {"sitemaps": SITEMAPS},
+        name="sitemap_section",
     ),
     path("", views.home, name="home"),
     path("c/<slug:slug>/", views.category, name="category"),
