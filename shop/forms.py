@@ -1,12 +1,22 @@
 from decimal import Decimal
+from typing import NamedTuple
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 
 from accounts.forms import AddressFields
 
+from .money import money_format
 from .selectors import SORTS, ListingFilters
 from .services import MAX_LINE_QUANTITY
+
+
+class FilterChip(NamedTuple):
+    """An active filter as a removable chip: its label and the URL without it."""
+
+    label: str
+    url: str
 
 
 class ListingForm(forms.Form):
@@ -32,6 +42,39 @@ class ListingForm(forms.Form):
             max_price=data.get("max_price"),
             in_stock=bool(data.get("in_stock")),
         )
+
+    def chips(self) -> list[FilterChip]:
+        """
+        The active filters, each with the link that drops it, and last
+        "Clear all"; none when no filter is on. The links keep the search
+        and the sort, carry no empty parameters and start from page one.
+        """
+        filters = self.filters()
+        params = {
+            "q": self.data.get("q", "").strip(),
+            "sort": "" if filters.sort == "featured" else filters.sort,
+            "min_price": filters.min_price,
+            "max_price": filters.max_price,
+            "in_stock": "on" if filters.in_stock else "",
+        }
+        labels = {
+            "min_price": f"From {money_format(filters.min_price)}",
+            "max_price": f"Up to {money_format(filters.max_price)}",
+            "in_stock": "In stock only",
+        }
+
+        def url(**dropped) -> str:
+            kept = {k: v for k, v in (params | dropped).items() if v not in ("", None)}
+            return "?" + urlencode(kept) if kept else "."
+
+        chips = [
+            FilterChip(label, url(**{name: ""}))
+            for name, label in labels.items()
+            if params[name] not in ("", None)
+        ]
+        if not chips:
+            return []
+        return [*chips, FilterChip("Clear all", url(**dict.fromkeys(labels, "")))]
 
 
 class AddToCartForm(forms.Form):

@@ -54,6 +54,20 @@
       });
     });
 
+    // Listing filters send only the fields that are set, so the URL carries
+    // no empty parameters (the server's chip links carry none either).
+    document.querySelectorAll("form.filters").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var params = new URLSearchParams();
+        new FormData(form).forEach(function (value, name) {
+          if (String(value).trim() !== "") params.append(name, value);
+        });
+        var query = params.toString();
+        window.location.assign(window.location.pathname + (query ? "?" + query : ""));
+      });
+    });
+
     // Checkout: show the total for the chosen delivery method only.
     var shipping = document.querySelectorAll('[data-shipping] input[type="radio"]');
     function showTotal() {

@@ -25,7 +25,11 @@ def test_the_header_lists_the_top_categories_on_every_page(client):
     CategoryFactory(name="Jackets", slug="jackets", parent=clothing)
     VariantFactory(product=ProductFactory(category=clothing))
 
-    for url in [reverse("shop:home"), reverse("shop:cart"), clothing.get_absolute_url()]:
+    for url in [
+        reverse("shop:home"),
+        reverse("shop:cart"),
+        clothing.get_absolute_url(),
+    ]:
         html = client.get(url).content.decode()
         assert _category_row(html) == ["Clothing", "Outdoor"], url
         # The phone's menu lists the same, without JavaScript.
@@ -81,3 +85,43 @@ def test_a_listing_card_strikes_through_the_old_price_of_a_sale(client):
         cards["Rain Parka"],
     )
     assert cards["Quilted Gilet"] == "£45.00"
+
+
+def _chips(html: str) -> list[tuple[str, str]]:
+    nav = re.search(r'<nav class="active-filters".*?</nav>', html, re.S)
+    if not nav:
+        return []
+    return [
+        (re.sub(r"<[^>]+>|Remove filter: |×", "", label).strip(), href)
+        for href, label in re.findall(
+            r'<a class="[^"]*" href="([^"]*)">(.*?)</a>', nav.group(0)
+        )
+    ]
+
+
+def test_active_filters_show_as_removable_chips_with_a_clear_all(client):
+    category = CategoryFactory(slug="jackets")
+    VariantFactory(product=ProductFactory(category=category), price=Decimal("50"))
+    url = category.get_absolute_url()
+
+    html = client.get(
+        url + "?sort=price_asc&min_price=10&max_price=&in_stock=on&page=1"
+    ).content.decode()
+
+    assert _chips(html) == [
+        ("From £10.00", "?sort=price_asc&amp;in_stock=on"),
+        ("In stock only", "?sort=price_asc&amp;min_price=10"),
+        ("Clear all", "?sort=price_asc"),
+    ]
+    assert _chips(client.get(url).content.decode()) == []
+
+
+def test_search_filter_chips_keep_the_query(client):
+    VariantFactory(product=ProductFactory(name="Waxed Jacket"), price=Decimal("50"))
+
+    html = client.get("/search/?q=jacket&max_price=80").content.decode()
+
+    assert _chips(html) == [
+        ("Up to £80.00", "?q=jacket"),
+        ("Clear all", "?q=jacket"),
+    ]
