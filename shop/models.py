@@ -139,11 +139,17 @@ class ProductVariant(models.Model):
     sku = models.CharField("SKU", max_length=64, unique=True)
     # Option values such as {"size": "M", "colour": "Blue"}.
     options = models.JSONField(default=dict, blank=True)
+    # The options' names in the order the shop shows them ("Red / Large"):
+    # PostgreSQL's jsonb keeps an object's keys in an order of its own.
+    option_order = models.JSONField(default=list, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     compare_at_price = models.DecimalField(
         max_digits=10, decimal_places=2, null=True, blank=True
     )
     stock = models.IntegerField(default=0)
+    # False when the shop does not count this variant's stock: it is always
+    # for sale and orders never decrement it.
+    track_inventory = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -164,11 +170,13 @@ class ProductVariant(models.Model):
 
     @property
     def label(self) -> str:
-        return " / ".join(str(v) for v in self.options.values()) or "Default"
+        names = [n for n in self.option_order if n in self.options]
+        names += [n for n in self.options if n not in names]
+        return " / ".join(str(self.options[n]) for n in names) or "Default"
 
     @property
     def in_stock(self) -> bool:
-        return self.stock > 0
+        return not self.track_inventory or self.stock > 0
 
     @property
     def on_sale(self) -> bool:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Min, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from analytics.services import event_record
@@ -77,8 +77,10 @@ def product_index_refresh(*, product_ids: list[int] | None = None) -> None:
         products = products.filter(pk__in=product_ids)
     # Listing fields: one aggregate query, then a bulk update.
     rows = products.annotate(
-        min_price=Min("variants__price"), stock=Sum("variants__stock")
-    ).values_list("pk", "min_price", "stock")
+        min_price=Min("variants__price"),
+        stock=Sum("variants__stock"),
+        untracked=Count("variants", filter=Q(variants__track_inventory=False)),
+    ).values_list("pk", "min_price", "stock", "untracked")
     first_images = {}
     image_qs = ProductImage.objects.filter(product__in=products).order_by(
         "product_id", "position", "id"
@@ -89,10 +91,10 @@ def product_index_refresh(*, product_ids: list[int] | None = None) -> None:
         Product(
             pk=pk,
             price_from=min_price or Decimal("0"),
-            in_stock=bool(stock and stock > 0),
+            in_stock=bool(untracked or (stock and stock > 0)),
             primary_image_url=first_images.get(pk, ""),
         )
-        for pk, min_price, stock in rows
+        for pk, min_price, stock, untracked in rows
     ]
     Product.objects.bulk_update(
         updates, ["price_from", "in_stock", "primary_image_url"], batch_size=1000
@@ -155,9 +157,9 @@ def _cart_lock(cart: Cart) -> None:
 def _check_quantity(variant: ProductVariant, quantity: int) -> None:
     if not variant.product.is_active:
         raise CartError(f"{variant.product.name} is no longer available.")
-    if variant.stock <= 0:
+    if not variant.in_stock:
         raise CartError(f"Sorry, {variant} is sold out.")
-    if quantity > variant.stock:
+    if variant.track_inventory and quantity > variant.stock:
         raise CartError(
             f"Only {variant.stock} of {variant} left in stock; "
             f"you asked for {quantity}."
@@ -228,7 +230,11 @@ def cart_merge(*, source: Cart | None, target: Cart) -> Cart:
         return target
     existing = {line.variant_id: line for line in target.lines.select_for_update()}
     for line in source.lines.select_related("variant"):
-        stock = max(line.variant.stock, 0)
+        stock = (
+            max(line.variant.stock, 0)
+            if line.variant.track_inventory
+            else MAX_LINE_QUANTITY
+        )
         if line.variant_id in existing:
             kept = existing[line.variant_id]
             kept.quantity = min(kept.quantity + line.quantity, stock, MAX_LINE_QUANTITY)
@@ -410,7 +416,8 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
         for v in variants
     )
     for v in variants:
-        ProductVariant.objects.filter(pk=v.pk).update(
+        # An untracked variant's stock is not counted: never decremented.
+        ProductVariant.objects.filter(pk=v.pk, track_inventory=True).update(
             stock=F("stock") - quantities[v.pk]
         )
     if not hold:
@@ -418,7 +425,11 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
     provider.authorise(order=order)
     cart.lines.all().delete()
 
-    sold_out = [v.product_id for v in variants if v.stock - quantities[v.pk] <= 0]
+    sold_out = [
+        v.product_id
+        for v in variants
+        if v.track_inventory and v.stock - quantities[v.pk] <= 0
+    ]
     changed = [v.product_id for v in variants]
     transaction.on_commit(lambda: _stock_changed(changed=changed, sold_out=sold_out))
     if not hold:
@@ -596,11 +607,14 @@ def _stock_take(*, order: Order) -> bool:
         .order_by("pk")
     }
     if len(variants) != len(wanted) or any(
-        variants[pk].stock < quantity for pk, quantity in wanted.items()
+        variants[pk].track_inventory and variants[pk].stock < quantity
+        for pk, quantity in wanted.items()
     ):
         return False
     for pk, quantity in sorted(wanted.items()):
-        ProductVariant.objects.filter(pk=pk).update(stock=F("stock") - quantity)
+        ProductVariant.objects.filter(pk=pk, track_inventory=True).update(
+            stock=F("stock") - quantity
+        )
     OrderLine.objects.filter(order=order).update(quantity_restocked=0)
     changed = sorted({line.product_id for line in lines if line.product_id})
     transaction.on_commit(lambda: _stock_changed(changed=changed))
@@ -860,7 +874,7 @@ def _order_restock(
         units = out if quantities is None else min(quantities.get(line.pk, 0), out)
         if units <= 0:
             continue
-        ProductVariant.objects.filter(pk=line.variant_id).update(
+        ProductVariant.objects.filter(pk=line.variant_id, track_inventory=True).update(
             stock=F("stock") + units
         )
         OrderLine.objects.filter(pk=line.pk).update(

@@ -11,7 +11,7 @@ from config.problems import READ, Problem, form_problem
 from shop import selectors
 from shop.cache import catalogue_cached, catalogue_version, stock_version
 from shop.forms import ListingForm
-from shop.models import Category, Product
+from shop.models import Category, Product, ProductVariant
 
 from .http import Encoded, catalogue_response, cursor_decode, cursor_encode, encoded
 from .schemas import (
@@ -89,10 +89,12 @@ def _page(listing) -> bytes:
     return page.model_dump_json().encode()
 
 
-def _stock_state(stock: int) -> str:
-    if stock <= 0:
+def _stock_state(variant: ProductVariant) -> str:
+    if not variant.in_stock:
         return "sold_out"
-    return "low_stock" if stock <= settings.SHOP_LOW_STOCK else "in_stock"
+    if variant.track_inventory and variant.stock <= settings.SHOP_LOW_STOCK:
+        return "low_stock"
+    return "in_stock"
 
 
 def _product(product: Product) -> bytes:
@@ -126,9 +128,11 @@ def _product(product: Product) -> bytes:
                 compare_at_price=v.compare_at_price if v.on_sale else None,
                 on_sale=v.on_sale,
                 in_stock=v.in_stock,
-                stock_state=_stock_state(v.stock),
+                stock_state=_stock_state(v),
                 stock_left=(
-                    v.stock if 0 < v.stock <= settings.SHOP_LOW_STOCK else None
+                    v.stock
+                    if v.track_inventory and 0 < v.stock <= settings.SHOP_LOW_STOCK
+                    else None
                 ),
             )
             for v in variants

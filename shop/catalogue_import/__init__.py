@@ -11,12 +11,13 @@ The file is read twice, streaming both times so memory stays bounded:
 2. only if there was none (or with ``skip_invalid``) the products are
    upserted by SKU in batches, inside one transaction.
 
-A second load of the same file finds everything equal and writes nothing.
+A second load of the same file finds everything equal and writes nothing,
+whatever the order of its rows: the first pass also records which SKUs each
+product has anywhere in the file, so a product is recognised by them even when
+its variants come long after it.
 """
 
-import codecs
 import csv
-import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from .records import (
     RowError,
     _Source,
     sanitize_html,
+    text_encoding_check,
 )
 from .shopify import _shopify_records
 from .woocommerce import _woo_records
@@ -62,21 +64,12 @@ READERS: dict[str, Reader] = {
 
 def catalog_format_detect(*, path: Path, encoding: str = "utf-8") -> str:
     """Tell the format from the first line: JSON, or the CSV header's columns."""
-    with open(path, "rb") as f:
-        first = f.readline(1 << 20)
-    try:
-        text = first.decode(
-            "utf-8-sig"
-            if encoding.lower().replace("_", "-") in {"utf-8", "utf8"}
-            else encoding
-        )
-    except UnicodeDecodeError:
-        raise CatalogFileError(
-            f"line 1: the file is not valid {encoding}; pass --encoding"
-        ) from None
+    text = next(iter(_Source(Path(path), encoding, None).lines()), "")
+    if not text.strip():
+        raise CatalogFileError("the file is empty")
     if text.lstrip().startswith("{"):
         return "jsonl"
-    header = {h.strip() for h in next(csv.reader(io.StringIO(text)), [])}
+    header = {h.strip() for h in next(csv.reader([text]), [])}
     if {"Handle", "Variant SKU"} <= header:
         return "shopify"
     if {"Type", "SKU", "Regular price"} <= header:
@@ -90,11 +83,20 @@ def catalog_format_detect(*, path: Path, encoding: str = "utf-8") -> str:
     )
 
 
-def _validate(reader: Reader, source: _Source, result: LoadResult) -> ErrorLog:
-    """Read every record, counting rows into ``result`` and logging errors."""
+def _validate(
+    reader: Reader, source: _Source, result: LoadResult
+) -> tuple[ErrorLog, dict[str, list[str]]]:
+    """
+    Read every record, counting rows into ``result`` and logging errors.
+    Also returns each product's SKUs in the whole file, by record key.
+    """
     errors = ErrorLog()
     seen: set[str] = set()
+    skus: dict[str, list[str]] = {}
+    products: dict[str, tuple[int, str]] = {}  # key -> (line, column)
     for record in reader(source, errors, set()):
+        if record.has_fields:
+            products.setdefault(record.key, (record.line, record.column))
         for v in record.variants:
             result.rows += 1
             if v.sku in seen:
@@ -104,10 +106,18 @@ def _validate(reader: Reader, source: _Source, result: LoadResult) -> ErrorLog:
                     f"SKU {v.sku!r} appears more than once in the file",
                 )
             seen.add(v.sku)
+            skus.setdefault(record.key, []).append(v.sku)
+    for key, (line, column) in products.items():
+        if key not in skus:
+            errors.add(
+                line,
+                column,
+                "a variable product with no variations in the file: nothing to sell",
+            )
     result.errors = sorted(errors.errors, key=lambda e: (e.line, e.column))
     result.error_count = errors.count
     result.skipped_rows = len(errors.lines)
-    return errors
+    return errors, skus
 
 
 def catalog_load(
@@ -117,6 +127,8 @@ def catalog_load(
     encoding: str = "utf-8",
     skip_invalid: bool = False,
     dry_run: bool = False,
+    fetch_images: bool = False,
+    image_timeout: float = 10.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadResult:
     """
@@ -124,14 +136,13 @@ def catalog_load(
 
     Nothing is written when any row is invalid, unless ``skip_invalid``;
     ``dry_run`` does the writes in a transaction that is rolled back, so the
-    counts say exactly what would change. Raises CatalogFileError when the
-    file cannot be read at all.
+    counts say exactly what would change. ``fetch_images`` copies each new
+    image URL into media storage (in parallel, each within ``image_timeout``
+    seconds), keeping the URL as its source; never on a dry run. Raises
+    CatalogFileError when the file cannot be read at all.
     """
     path = Path(path)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise CatalogFileError(f"unknown encoding {encoding!r}") from None
+    text_encoding_check(encoding)
     fmt = format or catalog_format_detect(path=path, encoding=encoding)
     if fmt not in READERS:
         raise CatalogFileError(
@@ -148,12 +159,16 @@ def catalog_load(
         return lambda done: progress(phase * size + done, 2 * size)
 
     # Pass 1: validate everything, write nothing.
-    errors = _validate(reader, _Source(path, encoding, report(0)), result)
+    errors, skus = _validate(reader, _Source(path, encoding, report(0)), result)
     if errors.count and not skip_invalid:
         return result
 
     # Pass 2: write, skipping the lines found invalid.
-    writer = _Writer(result)
+    writer = _Writer(
+        result,
+        skus=skus,
+        fetch_timeout=image_timeout if fetch_images and not dry_run else None,
+    )
     sink = ErrorLog()
     with transaction.atomic():
         for record in reader(_Source(path, encoding, report(1)), sink, errors.lines):

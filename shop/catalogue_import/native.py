@@ -35,6 +35,7 @@ def _native_records(
         price = row.price("price", required=True)
         compare = row.price("compare_at_price")
         stock = row.stock("stock")
+        tracked = row.flag("track_inventory")
         options = _parse_options(row, "options")
         new_product = current is None or current.key != handle
         name = row.text("name", required=new_product, limit=MAX_LENGTHS["name"])
@@ -51,7 +52,9 @@ def _native_records(
                     yield current
                 current = ProductRecord(key=handle, line=line, has_fields=False)
             continue
-        variant = VariantRecord(line, sku, price, compare, stock, options)
+        variant = VariantRecord(
+            line, sku, price, compare, stock, options, track_inventory=tracked
+        )
         if new_product:
             if current is not None:
                 yield current
@@ -149,6 +152,7 @@ def _jsonl_records(
             price = vrow.price(prefix + "price", required=True)
             compare = vrow.price(prefix + "compare_at_price")
             stock = vrow.stock(prefix + "stock")
+            tracked = vrow.flag(prefix + "track_inventory")
             options = variant.get("options") or {}
             if not isinstance(options, dict):
                 vrow.fail(prefix + "options", "must be an object of name: value")
@@ -157,7 +161,7 @@ def _jsonl_records(
             record_variants.append(
                 VariantRecord(line, sku, price, compare, stock,
                               {str(k): str(v) for k, v in options.items()},
-                              column=prefix + "sku")
+                              column=prefix + "sku", track_inventory=tracked)
             )  # fmt: skip
         if row.ok:
             yield ProductRecord.for_handle(

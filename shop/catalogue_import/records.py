@@ -6,6 +6,7 @@ validating accessors.
 
 import codecs
 import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class VariantRecord:
     stock: int = 0
     options: dict = field(default_factory=dict)
     column: str = "sku"
+    # False when the store does not count this variant's stock: it is
+    # always for sale and orders never decrement it.
+    track_inventory: bool = True
 
 
 @dataclass
@@ -87,6 +91,9 @@ class ProductRecord:
     images: list[str] = field(default_factory=list)
     variants: list[VariantRecord] = field(default_factory=list)
     has_fields: bool = True
+    # The column an error about the product as a whole names (a variable
+    # product with no variations).
+    column: str = ""
 
     @classmethod
     def for_handle(
@@ -115,6 +122,10 @@ class LoadResult:
     variants_unchanged: int = 0
     categories_created: int = 0
     images_replaced: int = 0
+    # Images copied into media storage, and those that could not be (they
+    # keep their source URL).
+    images_fetched: int = 0
+    image_errors: list[str] = field(default_factory=list)
     skipped_rows: int = 0
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
@@ -130,6 +141,7 @@ class LoadResult:
             or self.variants_updated
             or self.categories_created
             or self.images_replaced
+            or self.images_fetched
         )
 
 
@@ -150,28 +162,78 @@ class _Source:
         self.line = 0
 
     def lines(self) -> Iterator[str]:
-        encoding = self.encoding
-        if codecs.lookup(encoding).name == "utf-8":
-            encoding = "utf-8-sig"  # Excel's BOM is dropped, if present
-        done = 0
-        last_report = 0
+        """
+        The file's lines with their endings (LF, CRLF or an old Mac's lone CR).
+        A byte the encoding cannot read stops the file, naming its line.
+        """
+        done = last_report = 0
         with open(self.path, "rb") as raw:
-            for self.line, chunk in enumerate(raw, start=1):
-                try:
-                    text = chunk.decode(encoding if self.line == 1 else self.encoding)
-                except UnicodeDecodeError as exc:
-                    raise CatalogFileError(
-                        f"line {self.line}: the file is not valid {self.encoding} "
-                        f"(byte 0x{chunk[exc.start]:02x} at column {exc.start + 1}); "
-                        "pass --encoding with the file's encoding, e.g. cp1252"
-                    ) from None
-                done += len(chunk)
-                if self.progress and done - last_report >= 1 << 20:
-                    self.progress(done)
-                    last_report = done
-                yield text
+            text = io.TextIOWrapper(
+                raw, encoding=_decoder(self.path, self.encoding), newline=""
+            )
+            try:
+                for self.line, line in enumerate(text, start=1):
+                    if self.line == 1:
+                        line = line.removeprefix("\ufeff")
+                    done = raw.tell()
+                    if self.progress and done - last_report >= 1 << 20:
+                        self.progress(done)
+                        last_report = done
+                    yield line
+            except UnicodeDecodeError:
+                raise CatalogFileError(
+                    _decode_error(self.path, self.encoding)
+                ) from None
         if self.progress:
             self.progress(done)
+
+
+def text_encoding_check(encoding: str) -> None:
+    """Raise CatalogFileError unless ``encoding`` is a text codec Python knows."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise CatalogFileError(f"unknown encoding {encoding!r}") from None
+    if not info._is_text_encoding:
+        raise CatalogFileError(f"{encoding!r} is not a text encoding")
+
+
+def _decoder(path: Path, encoding: str) -> str:
+    """The codec to read with: Excel's UTF-8 BOM dropped, UTF-16/32's order."""
+    name = codecs.lookup(encoding).name
+    if name == "utf-8":
+        return "utf-8-sig"
+    if name not in {"utf-16", "utf-32"}:
+        return encoding
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or (
+        name == "utf-16" and head.startswith((codecs.BOM_LE, codecs.BOM_BE))
+    ):
+        return name  # the codec reads the BOM and drops it
+    # No BOM: the text is mostly ASCII, whose zero bytes come first in
+    # big-endian order.
+    big = head[:1] == b"\0"
+    return f"{name}-{'be' if big else 'le'}"
+
+
+def _decode_error(path: Path, encoding: str) -> str:
+    """Name the first line the encoding cannot read, and the byte."""
+    hint = "pass --encoding with the file's encoding, e.g. cp1252"
+    decoder = _decoder(path, encoding)
+    if codecs.lookup(decoder).name.startswith(("utf-16", "utf-32")):
+        return f"the file is not valid {encoding}; {hint}"
+    with open(path, "rb") as raw:
+        for number, chunk in enumerate(raw, start=1):
+            try:
+                chunk.decode(decoder if number == 1 else encoding)
+            except UnicodeDecodeError as exc:
+                return (
+                    f"line {number}: the file is not valid {encoding} "
+                    f"(byte 0x{chunk[exc.start]:02x} at column {exc.start + 1}); "
+                    f"{hint}"
+                )
+    return f"the file is not valid {encoding}; {hint}"
 
 
 def _quote_problem_column(text: str, header: list[str]) -> str:

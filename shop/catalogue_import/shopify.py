@@ -62,6 +62,10 @@ def _shopify_records(
             price = row.price("Variant Price", required=True)
             compare = row.price("Variant Compare At Price")
             stock = row.stock("Variant Inventory Qty")
+            # An empty tracker: Shopify does not count this variant's stock.
+            tracked = "Variant Inventory Tracker" not in row.data or bool(
+                row.text("Variant Inventory Tracker")
+            )
             sku = row.text("Variant SKU")
             if not sku:
                 # Stable across runs: the same handle and options, the same SKU.
@@ -73,7 +77,14 @@ def _shopify_records(
             if options == {"Title": "Default Title"}:
                 options = {}
             variant = VariantRecord(
-                line, sku, price, compare, stock, options, column="Variant SKU"
+                line,
+                sku,
+                price,
+                compare,
+                stock,
+                options,
+                "Variant SKU",
+                track_inventory=tracked,
             )
         if new_product:
             title = row.text("Title", required=True, limit=MAX_LENGTHS["name"])

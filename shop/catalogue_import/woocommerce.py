@@ -23,13 +23,31 @@ WOO_REQUIRED = ["ID", "Type", "SKU", "Name", "Regular price"]
 
 
 def _woo_attributes(row: _Row) -> dict:
+    """A variation's options, in the attributes' order."""
     options = {}
     for n in range(1, 10):
         name = row.text(f"Attribute {n} name")
-        value = row.text(f"Attribute {n} value(s)")
-        if name and value:
-            options[name] = value
+        if name:
+            # An empty value is WooCommerce's "Any Size": the variation sells
+            # in every size, and the shopper still sees the choice.
+            options[name] = row.text(f"Attribute {n} value(s)") or f"Any {name}"
     return options
+
+
+def _woo_stock(row: _Row) -> tuple[int, bool]:
+    """
+    (stock, tracked). An empty `Stock` means the store does not count the
+    product's stock; `In stock?` then says whether it sells.
+    """
+    if row.text("Stock") or "In stock?" not in row.data:
+        return row.stock("Stock"), True
+    selling = row.text("In stock?").lower() in {"1", "yes", "true", "backorder"}
+    return 0, not selling
+
+
+def _woo_description(row: _Row) -> str:
+    # The export writes the description's line breaks as a literal "\n".
+    return sanitize_html(row.text("Description").replace("\\n", "\n"))
 
 
 def _woo_records(
@@ -56,13 +74,13 @@ def _woo_records(
             sku = row.sku("SKU", row.text("SKU") or f"WOO-{woo_id or line}")
             regular = row.price("Regular price", required=True)
             sale = row.price("Sale price")
-            stock = row.stock("Stock")
+            stock, tracked = _woo_stock(row)
             options = _woo_attributes(row)
             if parent_ref in bad_parents:
                 row.fail("Parent", f"its parent {parent_ref!r} is invalid")
             if not row.ok:
                 continue
-            variant = _woo_variant(line, sku, regular, sale, stock, options)
+            variant = _woo_variant(line, sku, regular, sale, stock, options, tracked)
             key = parents.get(parent_ref)
             if key is None:
                 pending.setdefault(parent_ref, []).append(variant)
@@ -78,7 +96,7 @@ def _woo_records(
             continue  # nothing to sell here: grouped lists others, external links out
         name = row.text("Name", required=True, limit=MAX_LENGTHS["name"])
         sku = row.text("SKU")
-        description = row.text("Description")
+        description = _woo_description(row)
         categories = _category_paths(row, "Categories", several=True)
         images = row.urls("Images", ",")
         active = row.flag("Published")
@@ -93,11 +111,11 @@ def _woo_records(
             sku = row.sku("SKU", sku or f"WOO-{woo_id or line}")
             regular = row.price("Regular price", required=True)
             sale = row.price("Sale price")
-            stock = row.stock("Stock")
+            stock, tracked = _woo_stock(row)
             if not row.ok:
                 bad_parents.update(refs)
                 continue
-            variants = [_woo_variant(line, sku, regular, sale, stock, {})]
+            variants = [_woo_variant(line, sku, regular, sale, stock, {}, tracked)]
         if not row.ok:
             bad_parents.update(refs)
             continue
@@ -108,11 +126,12 @@ def _woo_records(
             line=line,
             slug=slugify(name)[:200] or key.replace(":", "-"),
             name=name,
-            description=sanitize_html(description),
+            description=description,
             categories=categories,
             active=active,
             images=images,
             variants=variants,
+            column="Type",
         )
         for ref in refs:
             parents[ref] = key
@@ -128,8 +147,11 @@ def _woo_records(
             )
 
 
-def _woo_variant(line, sku, regular, sale, stock, options) -> VariantRecord:
+def _woo_variant(line, sku, regular, sale, stock, options, tracked) -> VariantRecord:
     # A sale price is what the shopper pays; the regular price is struck out.
+    price, compare = regular, None
     if sale is not None and regular is not None and sale < regular:
-        return VariantRecord(line, sku, sale, regular, stock, options, column="SKU")
-    return VariantRecord(line, sku, regular, None, stock, options, column="SKU")
+        price, compare = sale, regular
+    return VariantRecord(
+        line, sku, price, compare, stock, options, "SKU", track_inventory=tracked
+    )

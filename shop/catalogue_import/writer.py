@@ -4,11 +4,13 @@ categories, then products, their variants and their images, and at the end
 the products' listing and search fields.
 """
 
+from django.db.models import Max
 from django.utils.text import slugify
 
 from shop.models import Category, Product, ProductImage, ProductVariant
 from shop.services import product_index_refresh
 
+from .images import images_fetch
 from .records import LoadResult, ProductRecord
 
 BATCH_SIZE = 500
@@ -19,18 +21,36 @@ VARIANT_FIELDS = [
     "price",
     "compare_at_price",
     "stock",
+    "track_inventory",
+    "option_order",
     "position",
 ]
 
 
 class _Writer:
-    def __init__(self, result: LoadResult):
+    """
+    ``skus`` holds each record key's SKUs in the whole file, so a product
+    whose variants come later is still recognised by them. With
+    ``fetch_timeout``, new images are copied into media storage.
+    """
+
+    def __init__(
+        self,
+        result: LoadResult,
+        *,
+        skus: dict[str, list[str]] | None = None,
+        fetch_timeout: float | None = None,
+    ):
         self.result = result
+        self.skus = skus or {}
+        self.fetch_timeout = fetch_timeout
         self.keys: dict[str, int] = {}  # record key -> product id
         self.categories: dict[tuple[str, ...], int] = {}
         self.batch: list[ProductRecord] = []
         self.batch_keys: set[str] = set()
         self.touched: set[int] = set()
+        # Product id -> the position its next new variant takes.
+        self.next_position: dict[int, int] = {}
 
     def add(self, record: ProductRecord) -> None:
         if record.key in self.batch_keys or len(self.batch) >= BATCH_SIZE:
@@ -42,12 +62,15 @@ class _Writer:
         batch, self.batch, self.batch_keys = self.batch, [], set()
         if not batch:
             return
-        skus = [v.sku for r in batch for v in r.variants]
+        skus = [sku for r in batch for sku in self._file_skus(r)]
         existing = {v.sku: v for v in ProductVariant.objects.filter(sku__in=skus)}
         pids = self._product_ids(batch, existing)
         self._write_products(batch, pids)
         self._write_variants(batch, pids, existing)
         self._write_images(batch, pids)
+
+    def _file_skus(self, record: ProductRecord) -> list[str]:
+        return self.skus.get(record.key) or [v.sku for v in record.variants]
 
     def index_refresh(self) -> None:
         """Recompute the listing and search fields of every product touched."""
@@ -96,7 +119,8 @@ class _Writer:
     ) -> dict[str, int]:
         """
         Which product each record is: seen earlier in this file, owning one of
-        its SKUs already, or (for a given handle) holding that slug.
+        the SKUs the file gives it already (wherever in the file they are), or
+        (for a given handle) holding that slug.
         """
         pids: dict[str, int] = {}
         for r in batch:
@@ -104,9 +128,9 @@ class _Writer:
             if pid is None:
                 pid = next(
                     (
-                        existing[v.sku].product_id
-                        for v in r.variants
-                        if v.sku in existing
+                        existing[sku].product_id
+                        for sku in self._file_skus(r)
+                        if sku in existing
                     ),
                     None,
                 )
@@ -162,6 +186,7 @@ class _Writer:
             for (r, _), product in zip(new_products, created, strict=True):
                 pids[r.key] = product.pk
                 self.touched.add(product.pk)
+                self.next_position[product.pk] = 0
             result.products_created += len(created)
         if changed_products:
             Product.objects.bulk_update(changed_products, PRODUCT_FIELDS)
@@ -185,23 +210,22 @@ class _Writer:
             pid = pids.get(r.key)
             if pid is None:
                 continue
-            base = (
-                0
-                if r.has_fields
-                else ProductVariant.objects.filter(product_id=pid).count()
-            )
-            for position, v in enumerate(r.variants, start=base):
+            for v in r.variants:
                 old = existing.get(v.sku)
-                if not r.has_fields and old is not None:
-                    # More variants of a product written earlier: keep the
-                    # place they already have, so a rerun changes nothing.
+                if old is not None and old.product_id == pid:
+                    # A variant keeps its place, so the file's row order
+                    # never changes the catalogue.
                     position = old.position
+                else:
+                    position = self._take_position(pid)
                 values = {
                     "product_id": pid,
                     "options": v.options,
                     "price": v.price,
                     "compare_at_price": v.compare_at_price,
                     "stock": v.stock,
+                    "track_inventory": v.track_inventory,
+                    "option_order": list(v.options),
                     "position": position,
                 }
                 if old is None:
@@ -221,29 +245,68 @@ class _Writer:
             ProductVariant.objects.bulk_update(changed_variants, VARIANT_FIELDS)
             result.variants_updated += len(changed_variants)
 
+    def _take_position(self, pid: int) -> int:
+        """The next free position among the product's variants."""
+        if pid not in self.next_position:
+            top = ProductVariant.objects.filter(product_id=pid).aggregate(
+                top=Max("position")
+            )["top"]
+            self.next_position[pid] = 0 if top is None else top + 1
+        position = self.next_position[pid]
+        self.next_position[pid] += 1
+        return position
+
     # Images
 
     def _write_images(self, batch: list[ProductRecord], pids: dict[str, int]) -> None:
-        """Replace a product's URL images when the file lists others."""
+        """
+        Replace a product's imported images when the file lists others. An
+        imported image keeps its source URL; a file already copied for the
+        same URL is kept, and one missing is fetched again.
+        """
         with_images = {
             pids[r.key]: r.images for r in batch if r.images and r.key in pids
         }
         if not with_images:
             return
-        current: dict[int, list[str]] = {}
-        for pid, url in ProductImage.objects.filter(
-            product_id__in=with_images, image=""
-        ).values_list("product_id", "url"):
-            current.setdefault(pid, []).append(url)
+        current: dict[int, list[ProductImage]] = {}
+        for image in (
+            ProductImage.objects.filter(product_id__in=with_images)
+            .exclude(url="")
+            .order_by("product_id", "position", "id")
+        ):
+            current.setdefault(image.product_id, []).append(image)
         replace = [
-            pid for pid, urls in with_images.items() if current.get(pid, []) != urls
+            pid
+            for pid, urls in with_images.items()
+            if [i.url for i in current.get(pid, [])] != urls
         ]
+        new: list[ProductImage] = []
         if replace:
-            ProductImage.objects.filter(product_id__in=replace, image="").delete()
-            ProductImage.objects.bulk_create(
-                ProductImage(product_id=pid, url=url, position=i)
+            files = {
+                (i.product_id, i.url): i.image.name
                 for pid in replace
-                for i, url in enumerate(with_images[pid])
-            )
+                for i in current.pop(pid, [])
+                if i.image
+            }
+            ProductImage.objects.filter(product_id__in=replace).exclude(url="").delete()
+            new = [
+                ProductImage(
+                    product_id=pid, url=url, position=n, image=files.get((pid, url), "")
+                )
+                for pid in replace
+                for n, url in enumerate(with_images[pid])
+            ]
             self.touched.update(replace)
             self.result.images_replaced += len(replace)
+        if self.fetch_timeout is not None:
+            kept = [i for images in current.values() for i in images]
+            fetched = images_fetch(
+                images=[i for i in new + kept if not i.image],
+                timeout=self.fetch_timeout,
+                errors=self.result.image_errors,
+            )
+            ProductImage.objects.bulk_update([i for i in fetched if i.pk], ["image"])
+            self.touched.update(i.product_id for i in fetched)
+            self.result.images_fetched += len(fetched)
+        ProductImage.objects.bulk_create(new)

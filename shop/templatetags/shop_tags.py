@@ -33,9 +33,9 @@ def money(value, currency=None) -> str:
 @register.filter
 def stock_state(variant) -> str:
     """A short stock label for a variant: in stock, only N left, sold out."""
-    if variant.stock <= 0:
+    if not variant.in_stock:
         return "Sold out"
-    if variant.stock <= settings.SHOP_LOW_STOCK:
+    if variant.track_inventory and variant.stock <= settings.SHOP_LOW_STOCK:
         return f"Only {variant.stock} left"
     return "In stock"
 
@@ -44,7 +44,7 @@ def stock_state(variant) -> str:
 def default_variant(variants):
     """The variant pre-selected by the picker: the first one in stock."""
     variants = list(variants)
-    return next((v for v in variants if v.stock > 0), variants[0] if variants else None)
+    return next((v for v in variants if v.in_stock), variants[0] if variants else None)
 
 
 @register.simple_tag
@@ -107,7 +107,7 @@ def product_jsonld(context, product, variants, images):
             "price": f"{v.price:.2f}",
             "priceCurrency": currency,
             "availability": "https://schema.org/InStock"
-            if v.stock > 0
+            if v.in_stock
             else "https://schema.org/OutOfStock",
             "url": url,
         }

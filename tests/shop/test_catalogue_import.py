@@ -1,4 +1,11 @@
+import contextlib
+import csv
+import random
+import threading
+import time
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -231,3 +238,293 @@ def test_json_lines_with_field_paths_in_errors(tmp_path):
     assert not Product.objects.exists()
     assert catalog_load(path=write(tmp_path, good, "c.jsonl")).products_created == 1
     assert Product.objects.get(slug="kettle").category.path == "kitchen/appliances"
+
+
+# ---------------------------------------------------------------------------
+# Real exports: the fixtures in tests/shop/catalogues/
+# ---------------------------------------------------------------------------
+
+CATALOGUES = Path(__file__).parent / "catalogues"
+
+
+def catalogue_state() -> dict:
+    """Everything an import writes, keyed by what is stable across runs."""
+    return {
+        "products": sorted(
+            Product.objects.values_list(
+                "slug", "name", "description", "category__path", "is_active",
+                "price_from", "in_stock", "primary_image_url", "updated_at",
+            )
+        ),
+        "variants": sorted(
+            (v.sku, v.product.slug, v.label, v.options, v.price, v.compare_at_price,
+             v.stock, v.track_inventory, v.position)
+            for v in ProductVariant.objects.select_related("product")
+        ),
+        "images": sorted(
+            ProductImage.objects.values_list("product__slug", "url", "image", "position")
+        ),
+        "categories": sorted(Category.objects.values_list("path", flat=True)),
+    }  # fmt: skip
+
+
+def shuffled(path: Path, seed: int, tmp_path: Path, *, blocks_by=None) -> Path:
+    """
+    The same export with its rows in another order. With ``blocks_by``
+    (Shopify, whose later rows of a handle follow its first), the products
+    and the later rows of each are shuffled, the first row staying first.
+    """
+    rng = random.Random(seed)
+    with open(path, newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    if blocks_by is None:
+        rng.shuffle(rows)
+    else:
+        column = header.index(blocks_by)
+        blocks: dict[str, list] = {}
+        for row in rows:
+            blocks.setdefault(row[column], []).append(row)
+        order = list(blocks.values())
+        rng.shuffle(order)
+        rows = []
+        for first, *rest in order:
+            rng.shuffle(rest)
+            rows += [first, *rest]
+    out = tmp_path / f"shuffled-{seed}-{path.name}"
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "blocks_by", "products", "variants"),
+    [
+        ("woocommerce_2024.csv", None, 4, 6),
+        ("shopify_products.csv", "Handle", 3, 6),
+    ],
+)
+def test_reimporting_an_export_in_any_row_order_changes_nothing(
+    tmp_path, name, blocks_by, products, variants
+):
+    first = catalog_load(path=CATALOGUES / name)
+    assert first.error_count == 0, first.errors
+    assert (Product.objects.count(), ProductVariant.objects.count()) == (
+        products,
+        variants,
+    )
+    before = catalogue_state()
+    for seed in range(4):
+        result = catalog_load(
+            path=shuffled(CATALOGUES / name, seed, tmp_path, blocks_by=blocks_by)
+        )
+        assert result.error_count == 0, result.errors
+        assert not result.changed, (seed, result)
+        assert catalogue_state() == before, seed
+
+
+def test_woocommerce_export_keeps_stock_tracking_option_order_and_line_breaks():
+    catalog_load(path=CATALOGUES / "woocommerce_2024.csv")
+    hoodie = Product.objects.get(name="Hoodie")
+    assert [v.label for v in hoodie.variants.all()] == [
+        "Red / No",
+        "Blue / Yes",
+        "Green / Any Logo",
+    ]
+    assert hoodie.category.path == "clothing/hoodies"
+    assert "\\n" not in hoodie.description
+    assert "Soft fleece inside.\n\nMachine washable." in hoodie.description
+    red, blue = hoodie.variants.all()[:2]
+    assert (red.price, red.compare_at_price) == (Decimal("40.00"), Decimal("45.00"))
+    assert (red.stock, red.track_inventory) == (4, True)
+    # An empty Stock with "In stock? = 1": the store does not count it.
+    assert (blue.stock, blue.track_inventory, blue.in_stock) == (0, False, True)
+    album = Product.objects.get(name="Album")
+    assert album.in_stock and not album.variants.get().track_inventory
+    cap = Product.objects.get(name="Cap").variants.get()
+    assert cap.track_inventory and not cap.in_stock
+    assert not Product.objects.get(name="Cap").in_stock
+    beanie = Product.objects.get(name="Beanie")
+    assert beanie.category.path == "clothing/accessories/hats"
+    assert not Product.objects.filter(name__in=["Logo collection", "Poster"]).exists()
+
+
+def test_shopify_inventory_tracker_maps_to_track_inventory():
+    catalog_load(path=CATALOGUES / "shopify_products.csv")
+    tracked = dict(ProductVariant.objects.values_list("sku", "track_inventory"))
+    assert tracked["SHIRT-XS"] and tracked["SHIRT-S"] and not tracked["SHIRT-M"]
+    gift = Product.objects.get(slug="gift-card").variants.get()
+    assert not gift.track_inventory and gift.in_stock
+
+
+WOO_HEADER = (
+    "ID,Type,SKU,Name,Published,Description,In stock?,Stock,Regular price,"
+    "Categories,Parent,Attribute 1 name,Attribute 1 value(s)\n"
+)
+
+
+def test_variable_product_without_variations_is_refused_or_skipped_by_line(
+    tmp_path, capsys
+):
+    path = write(
+        tmp_path,
+        WOO_HEADER
+        + '1,variable,EMPTY,Empty tee,1,,1,,,Tops,,Size,"S, M"\n'
+        + "2,simple,MUG,Mug,1,,1,3,8.00,Kitchen,,,\n",
+    )
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("load_catalog", str(path))
+    assert (
+        "line 2, column Type: a variable product with no variations"
+        in capsys.readouterr().err
+    )
+    assert not Product.objects.exists()
+    call_command("load_catalog", str(path), "--skip-invalid", verbosity=0)
+    assert list(Product.objects.values_list("name", flat=True)) == ["Mug"]
+
+
+# ---------------------------------------------------------------------------
+# Encodings and broken input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(NATIVE.encode("utf-16"), id="utf-16 with BOM"),
+        pytest.param(NATIVE.encode("utf-16-le"), id="utf-16 little-endian, no BOM"),
+        pytest.param(NATIVE.encode("utf-16-be"), id="utf-16 big-endian, no BOM"),
+    ],
+)
+def test_utf16_files_load_with_or_without_a_bom(tmp_path, raw):
+    path = tmp_path / "catalog.csv"
+    path.write_bytes(raw)
+    call_command("load_catalog", str(path), "--encoding", "utf-16", verbosity=0)
+    assert Product.objects.count() == 2 and ProductVariant.objects.count() == 3
+
+
+def test_old_mac_line_endings_load(tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(NATIVE.replace("\n", "\r").encode())
+    assert catalog_load(path=path).products_created == 2
+    assert Product.objects.get(slug="mug").name == "Mug, large"
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"\xef\xbb\xbf", b"\n\n", "\ufeff".encode("utf-16")]
+)
+def test_an_empty_file_says_so(tmp_path, raw):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(raw)
+    encoding = "utf-16" if raw.startswith(b"\xff\xfe") else "utf-8"
+    with pytest.raises(CommandError, match="the file is empty"):
+        call_command("load_catalog", str(path), "--encoding", encoding)
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding"),
+    [
+        (b"\x00\x01\x02\xff\xfe" * 50, "utf-8"),
+        (b"product,sku,price\n\x00a,b,1\n", "utf-8"),
+        (b'product,sku,price\nx,"y\x00",1\n', "utf-8"),
+        (b"\xff\xfeA\x00", "utf-16"),
+        (b"\xff\xfe" + b"\x00\xd8" * 3, "utf-16"),
+        (b"product,sku,price\n" + b"a," * 5000 + b"\n", "utf-8"),
+        (b'{"handle": []}\n{"variants": {}}\n[1]\n', "utf-8"),
+        (b"ID,Type,SKU,Name,Regular price\n1,variation,,,1\n", "utf-8"),
+        (b"Handle,Title,Variant SKU,Variant Price\n,,,\n", "utf-8"),
+        (NATIVE.encode(), "rot13"),
+        (NATIVE.encode(), "no-such-codec"),
+    ],
+)
+def test_no_input_produces_a_traceback(tmp_path, raw, encoding):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(raw)
+    with contextlib.suppress(CommandError):
+        call_command("load_catalog", str(path), "--encoding", encoding, verbosity=0)
+    assert not Product.objects.exists()
+
+
+# ---------------------------------------------------------------------------
+# Images: copied into media storage from a local HTTP server
+# ---------------------------------------------------------------------------
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+    b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01"
+    b"\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+class _ImageHandler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.startswith("/slow"):
+            time.sleep(1.5)
+        if self.path.endswith(".png"):
+            self._send(200, "image/png", PNG)
+        elif self.path.endswith(".html"):
+            self._send(200, "text/html", b"<p>not an image</p>")
+        else:
+            self._send(404, "text/plain", b"gone")
+
+    def _send(self, status, kind, body):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client gave up (the timeout test)
+            self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def image_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ImageHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_images_are_copied_into_media_storage_keeping_their_source_url(
+    tmp_path, settings, image_server
+):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    urls = [
+        f"{image_server}/shop/front.png",
+        f"{image_server}/shop/missing.jpg",
+        f"{image_server}/slow/back.png",
+        f"{image_server}/page.html",
+    ]
+    path = write(
+        tmp_path,
+        "product,sku,name,price,images\n" + f"lamp,L1,Lamp,20.00,{'|'.join(urls)}\n",
+    )
+    result = catalog_load(path=path, fetch_images=True, image_timeout=1.0)
+    images = list(Product.objects.get(slug="lamp").images.all())
+    assert [i.url for i in images] == urls  # the source URL is kept
+    stored = images[0].image.name
+    assert stored.startswith("products/") and stored.endswith(".png")
+    assert (tmp_path / "media" / stored).read_bytes() == PNG
+    assert [bool(i.image) for i in images] == [True, False, False, False]
+    assert result.images_fetched == 1 and len(result.image_errors) == 3
+    assert any("missing.jpg" in e and "404" in e for e in result.image_errors)
+    assert any("page.html" in e and "not an image" in e for e in result.image_errors)
+    assert any("back.png" in e for e in result.image_errors)
+    assert Product.objects.get(slug="lamp").primary_image_url == images[0].src
+    # Again: the copied file stays, the failed ones are tried again.
+    again = catalog_load(path=path, fetch_images=True, image_timeout=1.0)
+    assert not again.changed
+    assert list(ProductImage.objects.values_list("image", flat=True))[0] == stored
+
+
+def test_no_fetch_images_keeps_the_urls_only(tmp_path, settings, image_server):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    url = f"{image_server}/shop/front.png"
+    path = write(tmp_path, f"product,sku,name,price,images\nlamp,L1,Lamp,20.00,{url}\n")
+    call_command("load_catalog", str(path), "--no-fetch-images", verbosity=0)
+    image = ProductImage.objects.get()
+    assert (image.url, image.image.name) == (url, "")
+    assert not (tmp_path / "media").exists()

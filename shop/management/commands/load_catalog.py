@@ -40,6 +40,18 @@ class Command(BaseCommand):
             help="Report what would change without writing anything.",
         )
         parser.add_argument(
+            "--no-fetch-images",
+            action="store_true",
+            help="Keep image URLs as they are instead of copying the images into "
+            "media storage.",
+        )
+        parser.add_argument(
+            "--image-timeout",
+            type=float,
+            default=10.0,
+            help="Seconds to fetch one image before keeping only its URL (default 10).",
+        )
+        parser.add_argument(
             "--no-progress", action="store_true", help="Do not draw the progress bar."
         )
 
@@ -51,6 +63,8 @@ class Command(BaseCommand):
         encoding,
         skip_invalid,
         dry_run,
+        no_fetch_images,
+        image_timeout,
         no_progress,
         **options,
     ):
@@ -71,6 +85,8 @@ class Command(BaseCommand):
                 encoding=encoding,
                 skip_invalid=skip_invalid,
                 dry_run=dry_run,
+                fetch_images=not no_fetch_images,
+                image_timeout=image_timeout,
                 progress=self._bar if show_bar else None,
             )
         except CatalogFileError as exc:
@@ -92,6 +108,8 @@ class Command(BaseCommand):
                     f"{result.error_count} errors in {result.skipped_rows} rows; "
                     "nothing was written (fix them, or pass --skip-invalid)"
                 )
+        for error in result.image_errors[:MAX_ERRORS_SHOWN]:
+            self.stderr.write(f"{path}: image kept as a URL only: {error}")
         if verbosity < 1:
             return
         verb = "would be" if dry_run else "were"
@@ -101,7 +119,8 @@ class Command(BaseCommand):
             f"{result.products_unchanged} unchanged. Variants: {result.variants_created} "
             f"created, {result.variants_updated} updated, {result.variants_unchanged} "
             f"unchanged. Categories created: {result.categories_created}. Image sets "
-            f"replaced: {result.images_replaced}."
+            f"replaced: {result.images_replaced}; images copied: "
+            f"{result.images_fetched}."
         )
         self.stdout.write(summary)
         if result.error_count:
