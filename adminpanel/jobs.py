@@ -4,12 +4,17 @@ Periodic jobs declared in ``settings.PERIODIC_JOBS`` and run by
 
 Each run is a JobRun row. On PostgreSQL a session advisory lock per job makes
 an overlapping run skip a job that is already running; elsewhere a recent
-"running" row does the same, less strictly.
+"running" row of a live process does the same, less strictly. A run whose
+process died (killed, out of memory, the machine gone) is marked failed as
+soon as its lock is gone: PostgreSQL drops a dead session's advisory locks,
+and elsewhere the row names the process that holds it.
 """
 
 import datetime as dt
 import json
 import logging
+import os
+import socket
 import zlib
 from dataclasses import dataclass
 
@@ -75,15 +80,58 @@ def _lock_key(name: str) -> int:
     return zlib.crc32(f"run_jobs:{name}".encode()) - 2**31
 
 
+def _holder() -> dict:
+    """What a running row records of the process that runs it."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _alive(run: JobRun) -> bool:
+    """Whether the process that started ``run`` may still be running it."""
+    holder = run.counts if isinstance(run.counts, dict) else {}
+    if holder.get("host") != socket.gethostname() or "pid" not in holder:
+        # Another machine's process: only its age says it is gone.
+        return run.started_at >= timezone.now() - STALE_RUNNING
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OverflowError):
+        return True
+    return True
+
+
 def _try_lock(job: Job) -> bool:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(job.name)])
             return cursor.fetchone()[0]
-    cutoff = timezone.now() - STALE_RUNNING
-    return not JobRun.objects.filter(
-        name=job.name, status=JobRun.Status.RUNNING, started_at__gte=cutoff
-    ).exists()
+    running = JobRun.objects.filter(name=job.name, status=JobRun.Status.RUNNING)
+    return not any(_alive(run) for run in running)
+
+
+def _reap(job: Job) -> int:
+    """
+    Mark failed the runs left "running" by a process that died. Called with
+    the job's lock held, so no live process is running it.
+    """
+    return JobRun.objects.filter(name=job.name, status=JobRun.Status.RUNNING).update(
+        status=JobRun.Status.ERROR,
+        finished_at=timezone.now(),
+        error="The process running this job died before it finished "
+        "(its lock was released).",
+    )
+
+
+def jobs_reap() -> int:
+    """Mark failed every run whose process died; returns how many."""
+    reaped = 0
+    for job in jobs_declared():
+        if _try_lock(job):
+            try:
+                reaped += _reap(job)
+            finally:
+                _unlock(job)
+    return reaped
 
 
 def _unlock(job: Job) -> None:
@@ -106,12 +154,16 @@ def _run(job: Job, *, only_if_due: bool) -> JobRun | None:
         logger.info("job %s is running elsewhere; skipped", job.name)
         return None
     try:
+        _reap(job)
         now = timezone.now()
         # Checked under the lock: the run that held it may just have run it.
         if only_if_due and not _is_due(job, now):
             return None
         run = JobRun.objects.create(
-            name=job.name, started_at=now, status=JobRun.Status.RUNNING
+            name=job.name,
+            started_at=now,
+            status=JobRun.Status.RUNNING,
+            counts=_holder(),
         )
         try:
             # A savepoint: a task's database error must not poison the
@@ -123,6 +175,7 @@ def _run(job: Job, *, only_if_due: bool) -> JobRun | None:
             run.status = JobRun.Status.SUCCESS
         except Exception as exc:
             logger.exception("job %s failed", job.name)
+            run.counts = {}  # the holder's pid is no result
             run.status = JobRun.Status.ERROR
             run.error = f"{type(exc).__name__}: {exc}"[:5000]
         run.finished_at = timezone.now()

@@ -1,4 +1,9 @@
 import datetime as dt
+import os
+import re
+import socket
+import subprocess
+import sys
 from decimal import Decimal
 from io import StringIO
 
@@ -112,3 +117,86 @@ def test_customer_stats_recency_frequency_spend_and_ltv():
     )  # fmt: skip
     Order.objects.filter(user=bob).delete()
     assert customer_stats_refresh() == {"customers": 1, "removed": 1}
+
+
+def test_run_jobs_list_prints_each_job_its_schedule_switch_and_last_run():
+    job_set_enabled(name="archive_to_s3", enabled=True)
+    job_run_now(name="refresh_customer_stats")
+    out = StringIO()
+    call_command("run_jobs", "--list", stdout=out)
+    lines = {line.split()[0]: line for line in out.getvalue().splitlines()[1:]}
+    assert set(lines) == {j["name"] for j in jobs_state()}
+    assert re.search(
+        r"refresh_customer_stats\s+600s\s+on\s+\S+ \S+ success in",
+        lines["refresh_customer_stats"],
+    )
+    assert re.search(
+        r"archive_to_s3\s+300s\s+on \(switched\)\s+never", lines["archive_to_s3"]
+    )
+    assert not JobRun.objects.filter(name="analytics_rollup").exists()  # ran nothing
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_run_whose_process_died_is_marked_failed_once_its_lock_is_gone():
+    # A run_jobs process was killed mid-run: its row says "running", and
+    # (PostgreSQL) its advisory lock went with its session.
+    orphan = JobRun.objects.create(
+        name="refresh_customer_stats",
+        started_at=timezone.now() - dt.timedelta(seconds=30),
+        status=JobRun.Status.RUNNING,
+        counts={"host": socket.gethostname(), "pid": dead_pid()},
+    )
+    run = job_run_now(name="refresh_customer_stats")
+    assert run is not None and run.status == "success"
+    orphan.refresh_from_db()
+    assert orphan.status == "error" and orphan.finished_at is not None
+    assert "died" in orphan.error
+
+
+def test_the_list_shows_a_dead_run_as_failed():
+    JobRun.objects.create(
+        name="analytics_rollup",
+        started_at=timezone.now(),
+        status=JobRun.Status.RUNNING,
+        counts={"host": socket.gethostname(), "pid": dead_pid()},
+    )
+    out = StringIO()
+    call_command("run_jobs", "--list", stdout=out)
+    assert re.search(r"analytics_rollup .* error.*died", out.getvalue())
+
+
+def test_a_live_run_keeps_its_lock_and_is_not_reaped():
+    # This process is alive: on SQLite its row is the lock.
+    live = JobRun.objects.create(
+        name="refresh_customer_stats",
+        started_at=timezone.now(),
+        status=JobRun.Status.RUNNING,
+        counts={"host": socket.gethostname(), "pid": os.getpid()},
+    )
+    if connection.vendor == "postgresql":
+        # There the advisory lock is the truth: another session holds it.
+        params = connection.get_connection_params()
+        other = psycopg2.connect(
+            **{
+                k: v
+                for k, v in params.items()
+                if k in {"dbname", "user", "host", "port", "password"}
+            }
+        )
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_lock(%s)", [_lock_key("refresh_customer_stats")]
+            )
+    try:
+        assert job_run_now(name="refresh_customer_stats") is None
+        live.refresh_from_db()
+        assert live.status == "running"
+    finally:
+        if connection.vendor == "postgresql":
+            other.close()

@@ -8,7 +8,13 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from adminpanel.jobs import UnknownJob, job_run_now, jobs_run_due
+from adminpanel.jobs import (
+    UnknownJob,
+    job_run_now,
+    jobs_reap,
+    jobs_run_due,
+    jobs_state,
+)
 
 
 class Command(BaseCommand):
@@ -33,8 +39,18 @@ class Command(BaseCommand):
             help="With --loop, stop after this many checks (0: never).",
         )
         parser.add_argument("--job", help="Run this one job now, due or not.")
+        parser.add_argument(
+            "--list",
+            action="store_true",
+            dest="list_jobs",
+            help="List each job, its schedule, whether it is on and its last run; "
+            "run nothing.",
+        )
 
-    def handle(self, *args, loop, every, iterations, job, **options):
+    def handle(self, *args, loop, every, iterations, job, list_jobs, **options):
+        if list_jobs:
+            self._list()
+            return
         if job:
             try:
                 run = job_run_now(name=job)
@@ -57,6 +73,30 @@ class Command(BaseCommand):
             if iterations and count >= iterations:
                 break
             time.sleep(every)
+
+    def _list(self):
+        # A run left "running" by a dead process shows as failed, not running.
+        jobs_reap()
+        rows = [("job", "every", "enabled", "last run")]
+        for state in jobs_state():
+            switch = "on" if state["enabled"] else "off"
+            if state["enabled"] != state["default_enabled"]:
+                switch += " (switched)"
+            last = "never"
+            if state["last_runs"]:
+                run = state["last_runs"][0]
+                last = f"{run['started_at']:%Y-%m-%d %H:%M:%S} {run['status']}"
+                if run["duration_seconds"] is not None:
+                    last += f" in {run['duration_seconds']:.1f}s"
+                if run["error"]:
+                    last += f": {run['error'].splitlines()[0][:80]}"
+            rows.append((state["name"], f"{state['interval']}s", switch, last))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            cells = [
+                cell.ljust(width) for cell, width in zip(row, widths, strict=False)
+            ]
+            self.stdout.write("  ".join([*cells, row[3]]))
 
     def _report(self, runs, verbosity):
         failed = [r for r in runs if r.status == "error"]
