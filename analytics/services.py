@@ -446,14 +446,21 @@ def events_flush() -> int:
     return recorder_get().flush()
 
 
-def analytics_health() -> dict:
-    """Counters for /healthz and staff: recorded, buffered, dropped, errors."""
+def analytics_health(*, details: bool = True) -> dict:
+    """
+    Counters for /healthz and staff: recorded, buffered, dropped, errors.
+
+    Without `details` (public answers), no error text.
+    """
     try:
         stats = recorder_get().stats()
         stats["errors"] += _errors
-        return stats
     except Exception as exc:  # health must answer even when this is broken
-        return {"error": exc.__class__.__name__}
+        return {"error": exc.__class__.__name__ if details else "unavailable"}
+    if not details:
+        for sink in stats["sinks"].values():
+            sink.pop("last_error", None)
+    return stats
 
 
 # -- normalisation, in the flusher thread ---------------------------------------

@@ -36,8 +36,8 @@ def sessions_assign(*, events: list[dict]) -> None:
     keys = {f"analytics:hs:{e['visitor_id']}" for e in pending}
     try:
         raw = cache.get_many(list(keys))
-    except Exception:
-        logger.warning("analytics: session cache unavailable", exc_info=True)
+    except Exception as exc:
+        logger.warning("analytics: session cache unavailable (%s)", exc)
         raw = {}
     states = {k: tracking.SessionState.load(v) for k, v in raw.items()}
     for event in pending:
@@ -70,8 +70,8 @@ def sessions_assign(*, events: list[dict]) -> None:
             {k: s.dump() for k, s in states.items() if s is not None},
             timeout=settings.ANALYTICS_SESSION_TIMEOUT + 60,
         )
-    except Exception:
-        logger.warning("analytics: session cache unavailable", exc_info=True)
+    except Exception as exc:
+        logger.warning("analytics: session cache unavailable (%s)", exc)
 
 
 SUMMARY_SQL = """

@@ -23,13 +23,24 @@ from django.db import transaction
 VERSION_KEY = "catalogue:version"
 
 
-# The version as this process last read it, and when (monotonic seconds).
-_seen = {"version": 0, "at": -1e9}
+# The version as this process last read it, and when (monotonic seconds);
+# "last" outlives a failed read, for serving on while Redis is away.
+_seen = {"version": 0, "at": -1e9, "last": 0}
+# Stock counters as this process last read them, for the same reason.
+_stock_seen: dict[int, int] = {}
+# Counters this process could not move while the cache was away: moved as
+# soon as it answers again, so no change is lost to an outage.
+_unsent: set[str] = set()
 
 
 def catalogue_version() -> int:
     """
-    The current catalogue version; 0 when the shared cache is unreachable.
+    The current catalogue version.
+
+    While the shared cache is unreachable, the version this process last
+    read: its entries hold what the database held, no other process can
+    move the version meanwhile, and the catalogue keeps being served from
+    cache. 0 (no caching) if this process changed the catalogue since.
 
     A process re-reads it from Redis at most every CATALOGUE_VERSION_TTL
     seconds (default 1): another process's change shows within that time,
@@ -48,8 +59,10 @@ def catalogue_version() -> int:
     except Exception:
         # A cache outage must not take the catalogue down with it.
         _seen["version"] = 0
-        return 0
-    _seen.update(version=version, at=now)
+        return _seen["last"]
+    _seen.update(version=version, at=now, last=version)
+    if _unsent:
+        _unsent_replay()
     return version
 
 
@@ -66,7 +79,9 @@ def catalogue_bump() -> None:
 
 
 def _bump() -> None:
-    _seen["version"] = 0  # this process reads the new version at once
+    # This process reads the new version at once, and never serves the old
+    # one again, even while the cache is down.
+    _seen.update(version=0, last=0)
     # A cache outage leaves nothing stale behind to invalidate.
     counter_bump(VERSION_KEY)
 
@@ -84,22 +99,39 @@ def counter_bump(key: str) -> bool:
         with suppress(Exception):
             cache.add(key, time.time_ns() // 1000, timeout=None)
     except Exception:
+        _unsent.add(key)
         return False
     return True
 
 
+def _unsent_replay() -> None:
+    for key in list(_unsent):
+        _unsent.discard(key)
+        if not counter_bump(key):
+            return
+    # This process's own pages read the moved counters at once.
+    _seen["version"] = 0
+
+
 def stock_version(product_id: int) -> int:
-    """A counter bumped whenever an order moves this product's stock."""
+    """
+    A counter bumped whenever an order moves this product's stock.
+
+    While the cache is away, the counter as last read (-1, not cacheable,
+    if never read or this process moved the product's stock since).
+    """
     try:
-        return cache.get(f"catalogue:stock:{product_id}") or 0
+        version = cache.get(f"catalogue:stock:{product_id}") or 0
     except Exception:
-        return -1
+        return _stock_seen.get(product_id, -1)
+    _stock_seen[product_id] = version
+    return version
 
 
 def stock_bump(product_ids) -> None:
     for product_id in set(product_ids):
-        if not counter_bump(f"catalogue:stock:{product_id}"):
-            return
+        _stock_seen.pop(product_id, None)
+        counter_bump(f"catalogue:stock:{product_id}")
 
 
 def catalogue_cached(

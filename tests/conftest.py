@@ -1,9 +1,17 @@
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from types import SimpleNamespace
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.db import connection
 
+from config.breaker import breakers_reset
 from tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -15,9 +23,12 @@ from tests.factories import (
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with empty caches (Redis in CI, memory locally)."""
-    from shop.cache import _seen
+    from shop.cache import _seen, _stock_seen, _unsent
 
-    _seen["version"] = 0
+    _seen.update(version=0, last=0)
+    _stock_seen.clear()
+    _unsent.clear()
+    breakers_reset()
     for alias in caches:
         caches[alias].clear()
     yield
@@ -34,6 +45,58 @@ def _tasks_run_at_once(settings):
     settings.TASKS = {
         "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
     }
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """
+    A redis-server of the test's own on a free loopback port, which the
+    test may pause (SIGSTOP: it hangs, as a stuck server does) and resume.
+    """
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_timeout=0.2).ping()
+            break
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.02)
+    server = SimpleNamespace(
+        url=url,
+        pause=lambda: process.send_signal(signal.SIGSTOP),
+        resume=lambda: process.send_signal(signal.SIGCONT),
+    )
+    try:
+        yield server
+    finally:
+        process.send_signal(signal.SIGCONT)
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture
