@@ -5,7 +5,7 @@ A ninja Router that the shop's API mounts under /api/v1/account with its
 authentication (Bearer token or session), so `request.user` is the caller.
 """
 
-from ninja import Path, Router, Schema, Status
+from ninja import Field, Path, Router, Schema, Status
 
 from config.problems import AUTH, READ, Problem, form_problem
 
@@ -25,15 +25,22 @@ class MeOut(Schema):
     groups: list[str]
 
 
-class AddressIn(Schema):
-    label: str = ""
+class AddressFieldsIn(Schema):
+    """A postal address as a client sends it (checkout and saved addresses)."""
+
     full_name: str
     phone: str = ""
     address_line1: str
     address_line2: str = ""
     city: str
     postcode: str
-    country: str = "GB"
+    country: str = Field(
+        "GB", description="ISO 3166 code of a country the shop delivers to."
+    )
+
+
+class AddressIn(AddressFieldsIn):
+    label: str = ""
     is_default: bool = False
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_env, gunicorn, manage, recreate_database, wrk  # noqa: E402
+from bench.storefront import _median_run  # noqa: E402
 
 TARGETS = {"product detail": 0.5, "product list": 0.4, "add to cart (POST)": 0.2}
 
@@ -69,18 +70,18 @@ def throughput(base: str, targets, seconds: int, rounds: int) -> list[tuple]:
     return rows
 
 
-def _median_run(runs: list[dict]) -> dict:
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8091)
-    parser.add_argument("--database", default=os.environ.get("DATABASE", "shop_bench_api"))
-    parser.add_argument("--reuse", action="store_true", help="Keep an already seeded database.")
+    parser.add_argument(
+        "--database", default=os.environ.get("DATABASE", "shop_bench_api")
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="Keep an already seeded database."
+    )
     args = parser.parse_args()
 
     env = bench_env(args.database)
@@ -88,22 +89,37 @@ def main():
         recreate_database(args.database)
     manage(env, "migrate", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
-    manage(env, "seed_demo", "--products", str(args.products), "--orders", "200",
-           "--no-events", "-v0")
+    manage(
+        env,
+        "seed_demo",
+        "--products",
+        str(args.products),
+        "--orders",
+        "200",
+        "--no-events",
+        "-v0",
+    )
     with gunicorn(env, args.port) as base:
         rows = throughput(base, api_targets(base, env), args.seconds, args.rounds)
 
-    print(f"\nJSON API, {args.products} products, wrk -t2 -c16 -d{args.seconds}s, "
-          f"gunicorn -w3 on 127.0.0.1; medians of {args.rounds} rounds, each request "
-          "paired with a bare-view run\n")
+    print(
+        f"\nJSON API, {args.products} products, wrk -t2 -c16 -d{args.seconds}s, "
+        f"gunicorn -w3 on 127.0.0.1; medians of {args.rounds} rounds, each request "
+        "paired with a bare-view run\n"
+    )
     print("| request | req/s | p50 ms | p95 ms | errors | ratio to bare | target |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for name, r, ratio in rows:
         target = TARGETS.get(name)
-        verdict = "" if target is None else (
-            f"≥ {target} {'reached' if ratio >= target else 'NOT reached'}")
-        print(f"| {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p95']:.2f} | "
-              f"{r['errors']} | {ratio:.2f} | {verdict} |")
+        verdict = (
+            ""
+            if target is None
+            else (f"≥ {target} {'reached' if ratio >= target else 'NOT reached'}")
+        )
+        print(
+            f"| {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p95']:.2f} | "
+            f"{r['errors']} | {ratio:.2f} | {verdict} |"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from accounts.api import AddressFieldsIn
 from shop.selectors import SORTS
 
 Sort = Literal[tuple(SORTS)]
@@ -131,15 +132,8 @@ class CartOut(BaseModel):
 # ---------------------------------------------------------------------------
 
 
-class CheckoutIn(BaseModel):
+class CheckoutIn(AddressFieldsIn):
     email: str
-    full_name: str
-    phone: str = ""
-    address_line1: str
-    address_line2: str = ""
-    city: str
-    postcode: str
-    country: str = Field(description="ISO 3166 code of a country the shop delivers to.")
     shipping_method: str = Field(description="A code from GET /checkout/options.")
     payment_method: str = Field(description="A code from GET /checkout/options.")
 

@@ -5,6 +5,7 @@ with real access tokens from moto's server (the fixtures of tests/accounts).
 
 import json
 import uuid
+from dataclasses import asdict
 
 import pytest
 from django.test import Client
@@ -24,6 +25,7 @@ from tests.factories import (
     ImageFactory,
     ProductFactory,
     VariantFactory,
+    checkout_details,
 )
 
 API = "/api/v1"
@@ -88,16 +90,8 @@ def shelf(db):
     }
 
 
-CHECKOUT = {
-    "email": "grace@example.com",
-    "full_name": "Grace Guest",
-    "address_line1": "1 High Street",
-    "city": "Leeds",
-    "postcode": "LS1 4AP",
-    "country": "GB",
-    "shipping_method": "standard",
-    "payment_method": "cod",
-}
+# What a guest types at checkout, as JSON.
+CHECKOUT = asdict(checkout_details(email="grace@example.com"))
 
 
 def idempotency_key() -> str:
