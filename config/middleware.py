@@ -1,6 +1,14 @@
 """Site-wide response headers."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
+
+# Browser features no page of the shop uses, refused to every frame.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), usb=()"
+)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -26,9 +34,18 @@ class ContentSecurityPolicyMiddleware:
             "object-src": ["'none'"],
             "base-uri": ["'self'"],
             "frame-ancestors": ["'none'"],
-            "form-action": ["'self'", "https:"],
+            # Forms post here only; sign-in and sign-out forms redirect on
+            # to Cognito's hosted UI, which form-action governs too.
+            "form-action": ["'self'", *self._cognito_origin()],
         }
         self.policy = self._policy(self.directives)
+
+    @staticmethod
+    def _cognito_origin() -> list[str]:
+        parts = urlsplit(settings.COGNITO_DOMAIN)
+        if not (parts.scheme and parts.netloc):
+            return []
+        return [f"{parts.scheme}://{parts.netloc}"]
 
     @staticmethod
     def _policy(directives: dict[str, list[str]]) -> str:
@@ -38,6 +55,9 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        # Other sites may not embed the shop's responses as resources.
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-site")
         if request.path.startswith("/admin/"):
             # Django admin ships inline scripts and styles of its own.
             return response
