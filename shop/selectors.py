@@ -1,5 +1,7 @@
 """Reads shaped for the storefront's pages."""
 
+import difflib
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -7,12 +9,12 @@ from django.conf import settings
 from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
-    TrigramWordSimilarity,
+    TrigramStrictWordSimilarity,
 )
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from .models import (
     Cart,
@@ -24,9 +26,14 @@ from .models import (
     ProductVariant,
 )
 
-# Trigram word similarity above which a name counts as a match: "jaket"
-# scores 0.44 against "Waxed Jacket"; unrelated words stay below 0.3.
+# Strict trigram word similarity (whole words, not any part of the name)
+# above which a name counts as a typo match, when nothing matches the words
+# themselves: "jaket" scores 0.44 against "Waxed Jacket" and 0.18 against
+# "Pocket Journal" (plain word similarity gave the journal 0.5).
 TYPO_SIMILARITY = 0.4
+# A looser bar for "did you mean" ("jakcet" scores 0.27 against "Jacket"):
+# only a suggestion, checked to find something before it is offered.
+SUGGEST_SIMILARITY = 0.25
 
 SORTS = {
     "featured": ("Featured", ["-is_featured", "-units_sold", "name"]),
@@ -54,6 +61,8 @@ class ListingPage:
     count: int
     number: int
     num_pages: int
+    # A search that found nothing: a spelling that finds something, if any.
+    suggestion: str = ""
 
     @property
     def has_next(self):
@@ -110,45 +119,67 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
     Full-text search with a typo-tolerant fallback.
 
     PostgreSQL: weighted tsvector match (name > SKU > description) ranked with
-    ts_rank, OR'd with trigram word similarity on the name, so "jaket" still
-    finds "Jacket". SQLite: plain containment on name, SKU and description.
+    ts_rank. Only when no product matches the words themselves does strict
+    trigram word similarity on the name stand in, so "jaket" still finds "Jacket"
+    while "jacket" never brings in "Pocket Journal". A search that finds
+    nothing carries a close spelling that does, if there is one. SQLite:
+    plain containment on name, SKU and description, and no typo matching.
     """
     query = query.strip()
-    base = _filtered(Product.objects.available(), filters)
     if not query:
         return ListingPage(products=[], count=0, number=1, num_pages=1)
-    if connection.vendor == "postgresql":
-        search_query = SearchQuery(query, search_type="websearch", config="english")
-        sku_match = ProductVariant.objects.filter(sku__iexact=query).values(
-            "product_id"
-        )
-        queryset = (
-            base.annotate(
-                rank=SearchRank(F("search_vector"), search_query),
-                similarity=TrigramWordSimilarity(query, "name"),
-            )
-            .filter(
-                Q(search_vector=search_query)
-                | Q(similarity__gte=TYPO_SIMILARITY)
-                | Q(pk__in=sku_match)
-            )
-            .annotate(score=Greatest(F("rank"), F("similarity")))
-        )
-        if filters.sort == "featured":
-            order = ["-score", "name"]
-        else:
-            order = SORTS[filters.sort][1]
-        queryset = queryset.order_by(*order)
-    else:
+    base = _filtered(Product.objects.available(), filters)
+    listing = _paginate(_card_fields(_searched(base, query, filters.sort)), page)
+    if not listing.count and connection.vendor == "postgresql":
+        listing.suggestion = _search_suggestion(base, query)
+    return listing
+
+
+def _searched(base: QuerySet, query: str, sort: str) -> QuerySet:
+    if connection.vendor != "postgresql":
         sku_match = ProductVariant.objects.filter(sku__icontains=query).values(
             "product_id"
         )
-        queryset = base.filter(
+        return base.filter(
             Q(name__icontains=query)
             | Q(description__icontains=query)
             | Q(pk__in=sku_match)
-        ).order_by(*SORTS[filters.sort][1])
-    return _paginate(_card_fields(queryset), page)
+        ).order_by(*SORTS[sort][1])
+    search_query = SearchQuery(query, search_type="websearch", config="english")
+    sku_match = ProductVariant.objects.filter(sku__iexact=query).values("product_id")
+    matches = Q(search_vector=search_query) | Q(pk__in=sku_match)
+    # Typo matches stand in only when nothing matches the words themselves
+    # (an uncorrelated EXISTS, which PostgreSQL evaluates once).
+    typos = Q(similarity__gte=TYPO_SIMILARITY) & ~Exists(base.filter(matches))
+    queryset = base.annotate(
+        rank=SearchRank(F("search_vector"), search_query),
+        similarity=TrigramStrictWordSimilarity(query, "name"),
+    ).filter(matches | typos)
+    if sort == "featured":
+        return queryset.order_by("-rank", "-similarity", "name")
+    return queryset.order_by(*SORTS[sort][1])
+
+
+def _search_suggestion(base: QuerySet, query: str) -> str:
+    """
+    The query with each word respelled as the closest word of a product
+    name, when that spelling finds products; "" otherwise (PostgreSQL).
+    """
+    asked = re.findall(r"\w+", query.lower())
+    words = []
+    for word in asked:
+        names = (
+            base.annotate(similarity=TrigramStrictWordSimilarity(word, "name"))
+            .filter(similarity__gte=SUGGEST_SIMILARITY)
+            .order_by("-similarity", "name")
+            .values_list("name", flat=True)[:5]
+        )
+        vocabulary = {w for name in names for w in re.findall(r"\w+", name.lower())}
+        words += difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.6) or [word]
+    if words == asked:
+        return ""
+    suggestion = " ".join(words)
+    return suggestion if _searched(base, suggestion, "featured").exists() else ""
 
 
 def category_top(*, limit: int = 8) -> list[Category]:

@@ -125,3 +125,46 @@ def test_search_filter_chips_keep_the_query(client):
         ("Up to £80.00", "?q=jacket"),
         ("Clear all", "?q=jacket"),
     ]
+
+
+def _result_names(client, query: str) -> list[str]:
+    html = client.get("/search/", {"q": query}).content.decode()
+    return re.findall(r'<h3 class="card-title">([^<]+)</h3>', html)
+
+
+@pytest.fixture
+def jackets_and_journals():
+    for name in ["Waxed Jacket", "Fleece Jacket", "Pocket Journal", "Rain Parka"]:
+        VariantFactory(product=ProductFactory(name=name, description="Well made."))
+
+
+@pytest.mark.postgres
+def test_a_word_that_matches_brings_in_no_trigram_lookalikes(
+    client, jackets_and_journals
+):
+    assert sorted(_result_names(client, "jacket")) == ["Fleece Jacket", "Waxed Jacket"]
+
+
+@pytest.mark.postgres
+def test_a_typo_ranks_the_true_matches_first(client, jackets_and_journals):
+    names = _result_names(client, "jaket")
+
+    assert sorted(names[:2]) == ["Fleece Jacket", "Waxed Jacket"]
+    assert "Pocket Journal" not in names
+
+
+@pytest.mark.postgres
+def test_a_search_that_finds_nothing_offers_a_close_spelling(
+    client, jackets_and_journals
+):
+    html = client.get("/search/", {"q": "jakcet"}).content.decode()
+
+    assert "No results for" in html
+    assert 'Did you mean <a href="/search/?q=jacket">jacket</a>?' in html
+
+
+def test_a_search_with_no_close_spelling_offers_none(client, jackets_and_journals):
+    html = client.get("/search/", {"q": "zzzzqqq"}).content.decode()
+
+    assert "No results for" in html
+    assert "Did you mean" not in html
