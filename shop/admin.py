@@ -1,7 +1,27 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from .models import Category, Order, OrderLine, Product, ProductImage, ProductVariant
-from .services import OrderStatusError, order_set_status, product_index_refresh
+from .forms import RefundForm
+from .models import (
+    Category,
+    Order,
+    OrderLine,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Refund,
+)
+from .services import (
+    OrderStatusError,
+    RefundError,
+    order_refund,
+    order_set_status,
+    product_index_refresh,
+)
 
 
 @admin.register(Category)
@@ -106,6 +126,17 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "amount", "currency", "reason", "reference", "created_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """Orders change status only through the service, which restocks on cancel."""
@@ -115,8 +146,12 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "shipping_method", "created_at"]
     search_fields = ["number", "email"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline]
+    inlines = [OrderLineInline, RefundInline]
     readonly_fields = [
+        "refund_link",
+        "payment_reference",
+        "paid_at",
+        "hold_expires_at",
         "number",
         "user",
         "subtotal",
@@ -134,11 +169,69 @@ class OrderAdmin(admin.ModelAdmin):
         # plain edit that would skip the transition rules and the restock.
         return [*self.readonly_fields, "status"]
 
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="shop_order_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Refund")
+    def refund_link(self, obj):
+        if obj.pk is None or obj.amount_refundable <= 0:
+            return "Nothing to refund"
+        return format_html(
+            '<a class="button" href="{}">Refund…</a>',
+            reverse("admin:shop_order_refund", args=[obj.pk]),
+        )
+
+    def refund_view(self, request, pk):
+        """A full or partial refund through the provider, restocking chosen lines."""
+        order = get_object_or_404(Order, pk=pk)
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        form = RefundForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order_refund(
+                    order=order,
+                    amount=form.cleaned_data["amount"],
+                    restock=form.restock(),
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            except RefundError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(
+                    request,
+                    f"Refunded {form.cleaned_data['amount']}.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:shop_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": order,
+            "title": f"Refund order {order.number}",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/shop/order/refund.html", context)
+
     def _transition(self, request, queryset, status: str):
         done, refused = 0, []
         for order in queryset.order_by("pk"):
             try:
-                order_set_status(order=order, status=status)
+                order_set_status(
+                    order=order,
+                    status=status,
+                    carrier=order.carrier,
+                    tracking_number=order.tracking_number,
+                    by=request.user,
+                )
             except OrderStatusError as exc:
                 refused.append(f"{order.number}: {exc}")
             else:

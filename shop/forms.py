@@ -132,3 +132,34 @@ class CheckoutForm(AddressFields):
 class OrderLookupForm(forms.Form):
     number = forms.CharField(label="Order number", max_length=20)
     email = forms.EmailField(max_length=254)
+
+
+class RefundForm(forms.Form):
+    """Staff refund part or all of an order, restocking the lines they choose."""
+
+    amount = forms.DecimalField(min_value=Decimal("0.01"), decimal_places=2)
+    reason = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.fields["amount"].max_value = order.amount_refundable
+        self.fields["amount"].initial = order.amount_refundable
+        self.lines = list(order.lines.all())
+        for line in self.lines:
+            left = line.quantity - line.quantity_restocked
+            self.fields[f"restock_{line.pk}"] = forms.IntegerField(
+                label=f"Restock {line.product_name} ({line.sku})",
+                min_value=0,
+                max_value=left,
+                initial=0,
+                help_text=f"{left} of {line.quantity} not yet back in stock",
+            )
+
+    def restock(self) -> dict[int, int]:
+        """Order line id -> units to put back in stock."""
+        return {
+            line.pk: self.cleaned_data[f"restock_{line.pk}"]
+            for line in self.lines
+            if self.cleaned_data.get(f"restock_{line.pk}")
+        }
