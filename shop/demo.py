@@ -8,7 +8,8 @@ run adds nothing.
 
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -135,6 +136,14 @@ CITIES = [
     ("Cardiff", "CF10 1EP"),
     ("York", "YO1 7HH"),
 ]
+ORDER_STATUSES = [
+    # status, weight
+    (Order.Status.DELIVERED, 55),
+    (Order.Status.SHIPPED, 15),
+    (Order.Status.PAID, 15),
+    (Order.Status.PENDING, 8),
+    (Order.Status.CANCELLED, 7),
+]
 
 
 def _noop(label: str, done: int, total: int) -> None:
@@ -174,6 +183,110 @@ def _svg(name: str, colour: str, accent: str) -> bytes:
     ).encode()
 
 
+@dataclass(frozen=True)
+class _ProductDraw:
+    """One demo product's random values."""
+
+    category: Category
+    name: str
+    slug: str
+    sized: bool
+    colours: list[str]
+    price: Decimal
+    sale: bool
+    stock: list[int]
+    colour: str
+    accent: str
+    featured: bool
+    age: timedelta
+
+
+def _product_draw(
+    *, rng: random.Random, category: Category, index: int
+) -> _ProductDraw:
+    noun = rng.choice(NOUNS.get(category.name, ["Goods"]))
+    name = f"{rng.choice(ADJECTIVES)} {noun}"
+    base_price = Decimal(rng.choice([6, 9, 12, 15, 19, 24, 29, 35, 45, 59, 79, 95]))
+    return _ProductDraw(
+        category=category,
+        name=name,
+        slug=f"demo-{slugify(name)}-{index + 1}",
+        sized=category.path.startswith("clothing"),
+        colours=rng.sample(COLOURS, k=rng.randint(1, 3)),
+        price=base_price - Decimal("0.05"),
+        sale=rng.random() < 0.18,
+        stock=[rng.choice([0, 2, 4, 8, 15, 30, 60]) for _ in range(15)],
+        colour=rng.choice(PALETTE),
+        accent=rng.choice(PALETTE),
+        featured=rng.random() < 0.08,
+        age=timedelta(days=rng.randint(0, 365), minutes=index),
+    )
+
+
+def _product_variants(*, product: Product, draw: _ProductDraw) -> list[ProductVariant]:
+    sizes = SIZES[1:4] if draw.sized else [None]
+    compare_at_price = (
+        (draw.price * Decimal("1.25")).quantize(Decimal("1")) - Decimal("0.01")
+        if draw.sale
+        else None
+    )
+    variants = []
+    for colour in draw.colours:
+        for size in sizes:
+            n = len(variants)
+            variants.append(
+                ProductVariant(
+                    product=product,
+                    sku=f"DEMO-{product.pk:06d}-{n:02d}",
+                    options={"colour": colour} | ({"size": size} if size else {}),
+                    price=draw.price,
+                    compare_at_price=compare_at_price,
+                    stock=draw.stock[n % len(draw.stock)],
+                    position=n,
+                )
+            )
+    return variants
+
+
+def _product_image(*, product: Product, draw: _ProductDraw) -> ProductImage:
+    """The product's SVG image, written to storage unless already there."""
+    image_name = f"demo/{product.slug}.svg"
+    if not default_storage.exists(image_name):
+        image_name = default_storage.save(
+            image_name, ContentFile(_svg(product.name, draw.colour, draw.accent))
+        )
+    return ProductImage(product=product, image=image_name, alt=product.name, position=0)
+
+
+def _products_create(
+    *, draws: list[_ProductDraw], now: datetime, batch_size: int
+) -> list[int]:
+    """Insert the products with their variants and images; returns their ids."""
+    products = [
+        Product(
+            category=draw.category,
+            name=draw.name,
+            slug=draw.slug,
+            description=(
+                f"The {draw.name.lower()} is made to last, from responsibly sourced "
+                f"materials. Designed for everyday use and easy care."
+            ),
+            is_featured=draw.featured,
+            created_at=now - draw.age,
+        )
+        for draw in draws
+    ]
+    with transaction.atomic():
+        Product.objects.bulk_create(products, batch_size=batch_size)
+        variants, images = [], []
+        for product, draw in zip(products, draws, strict=True):
+            variants += _product_variants(product=product, draw=draw)
+            images.append(_product_image(product=product, draw=draw))
+        ProductVariant.objects.bulk_create(variants, batch_size=batch_size)
+        ProductImage.objects.bulk_create(images, batch_size=batch_size)
+    return [p.pk for p in products]
+
+
 def demo_catalogue_build(
     *, products: int = 240, seed: int = 7, progress: Progress = _noop
 ) -> int:
@@ -188,84 +301,16 @@ def demo_catalogue_build(
     batch_size = 1000
     for start in range(0, products, batch_size):
         stop = min(start + batch_size, products)
-        new_products, specs = [], []
-        for i in range(start, stop):
-            category = leaves[i % len(leaves)]
-            noun = rng.choice(NOUNS.get(category.name, ["Goods"]))
-            name = f"{rng.choice(ADJECTIVES)} {noun}"
-            slug = f"demo-{slugify(name)}-{i + 1}"
-            base_price = Decimal(
-                rng.choice([6, 9, 12, 15, 19, 24, 29, 35, 45, 59, 79, 95])
-            )
-            spec = {
-                "sized": category.path.startswith("clothing"),
-                "colours": rng.sample(COLOURS, k=rng.randint(1, 3)),
-                "price": base_price - Decimal("0.05"),
-                "sale": rng.random() < 0.18,
-                "stock": [rng.choice([0, 2, 4, 8, 15, 30, 60]) for _ in range(15)],
-                "colour": rng.choice(PALETTE),
-                "accent": rng.choice(PALETTE),
-                "featured": rng.random() < 0.08,
-                "age": timedelta(days=rng.randint(0, 365), minutes=i),
-            }
-            if slug in existing:
-                continue
-            new_products.append(
-                Product(
-                    category=category,
-                    name=name,
-                    slug=slug,
-                    description=(
-                        f"The {name.lower()} is made to last, from responsibly sourced "
-                        f"materials. Designed for everyday use and easy care."
-                    ),
-                    is_featured=spec["featured"],
-                    created_at=now - spec["age"],
-                )
-            )
-            specs.append(spec)
-        with transaction.atomic():
-            Product.objects.bulk_create(new_products, batch_size=batch_size)
-            variants, images = [], []
-            for product, spec in zip(new_products, specs, strict=True):
-                sizes = SIZES[1:4] if spec["sized"] else [None]
-                n = 0
-                for colour in spec["colours"]:
-                    for size in sizes:
-                        options = {"colour": colour} | ({"size": size} if size else {})
-                        variants.append(
-                            ProductVariant(
-                                product=product,
-                                sku=f"DEMO-{product.pk:06d}-{n:02d}",
-                                options=options,
-                                price=spec["price"],
-                                compare_at_price=(
-                                    (spec["price"] * Decimal("1.25")).quantize(
-                                        Decimal("1")
-                                    )
-                                    - Decimal("0.01")
-                                    if spec["sale"]
-                                    else None
-                                ),
-                                stock=spec["stock"][n % len(spec["stock"])],
-                                position=n,
-                            )
-                        )
-                        n += 1
-                image_name = f"demo/{product.slug}.svg"
-                if not default_storage.exists(image_name):
-                    image_name = default_storage.save(
-                        image_name,
-                        ContentFile(_svg(product.name, spec["colour"], spec["accent"])),
-                    )
-                images.append(
-                    ProductImage(
-                        product=product, image=image_name, alt=product.name, position=0
-                    )
-                )
-            ProductVariant.objects.bulk_create(variants, batch_size=batch_size)
-            ProductImage.objects.bulk_create(images, batch_size=batch_size)
-        created_ids.extend(p.pk for p in new_products)
+        # Draw every product's values, existing or not: reruns stay in step.
+        draws = [
+            _product_draw(rng=rng, category=leaves[i % len(leaves)], index=i)
+            for i in range(start, stop)
+        ]
+        created_ids += _products_create(
+            draws=[d for d in draws if d.slug not in existing],
+            now=now,
+            batch_size=batch_size,
+        )
         progress("products", stop, products)
     if created_ids:
         product_index_refresh(
@@ -291,6 +336,102 @@ def demo_customers_build(*, customers: int = 60, seed: int = 7) -> list[User]:
     return users
 
 
+@dataclass(frozen=True)
+class _OrderDraw:
+    """One demo order's random values, bar the street number."""
+
+    user: User | None
+    age: timedelta
+    lines: list[tuple[ProductVariant, int]]
+    method: str
+    status: str
+    city: str
+    postcode: str
+
+
+def _order_draw(
+    *,
+    rng: random.Random,
+    users: list[User],
+    variants: list[ProductVariant],
+    days: int,
+) -> _OrderDraw:
+    user = rng.choice(users) if rng.random() < 0.7 else None
+    age = timedelta(days=days * rng.random() ** 1.3)
+    picks = rng.sample(variants, k=rng.choice([1, 1, 1, 2, 2, 3]))
+    quantities = [rng.choice([1, 1, 1, 2, 3]) for _ in picks]
+    method = rng.choice(list(settings.SHOP_SHIPPING_METHODS))
+    status = rng.choices(
+        [s for s, _ in ORDER_STATUSES], weights=[w for _, w in ORDER_STATUSES]
+    )[0]
+    city, postcode = rng.choice(CITIES)
+    return _OrderDraw(
+        user=user,
+        age=age,
+        lines=list(zip(picks, quantities, strict=True)),
+        method=method,
+        status=status,
+        city=city,
+        postcode=postcode,
+    )
+
+
+def _order_new(
+    *, rng: random.Random, draw: _OrderDraw, number: str, guest: int, now: datetime
+) -> Order:
+    user, status = draw.user, draw.status
+    subtotal = sum((v.price * q for v, q in draw.lines), Decimal("0"))
+    if draw.age < timedelta(days=2) and status in (
+        Order.Status.DELIVERED,
+        Order.Status.SHIPPED,
+    ):
+        status = Order.Status.PAID
+    shipping_cost = settings.SHOP_SHIPPING_METHODS[draw.method][1]
+    return Order(
+        number=number,
+        user=user,
+        email=user.email if user else f"guest{guest}@example.com",
+        full_name=user.name if user else "Guest Shopper",
+        address_line1=f"{rng.randint(1, 200)} High Street",
+        city=draw.city,
+        postcode=draw.postcode,
+        country="GB",
+        shipping_method=draw.method,
+        payment_method="cod",
+        currency=settings.SHOP_CURRENCY,
+        subtotal=subtotal,
+        shipping_cost=shipping_cost,
+        total=subtotal + shipping_cost,
+        status=status,
+        created_at=now - draw.age,
+    )
+
+
+@transaction.atomic
+def _orders_create(
+    *, orders: list[Order], lines: list[list[tuple[ProductVariant, int]]]
+) -> None:
+    """Insert the orders and their lines, and count the units they sold."""
+    Order.objects.bulk_create(orders, batch_size=1000)
+    OrderLine.objects.bulk_create(
+        (
+            OrderLine.snapshot(order=order, variant=v, quantity=q)
+            for order, order_lines in zip(orders, lines, strict=True)
+            for v, q in order_lines
+        ),
+        batch_size=1000,
+    )
+    sold = {}
+    for order, order_lines in zip(orders, lines, strict=True):
+        if order.status != Order.Status.CANCELLED:
+            for v, q in order_lines:
+                sold[v.product_id] = sold.get(v.product_id, 0) + q
+    products = list(Product.objects.filter(pk__in=sold).only("pk", "units_sold"))
+    for product in products:
+        product.units_sold += sold[product.pk]
+    Product.objects.bulk_update(products, ["units_sold"], batch_size=1000)
+
+
 def demo_orders_build(
     *, orders: int = 600, days: int = 90, seed: int = 7, progress: Progress = _noop
 ) -> int:
@@ -313,81 +454,20 @@ def demo_orders_build(
         Order.objects.filter(number__startswith="NW-D").values_list("number", flat=True)
     )
     now = timezone.now()
-    shipping = settings.SHOP_SHIPPING_METHODS
-    statuses = [
-        (Order.Status.DELIVERED, 55),
-        (Order.Status.SHIPPED, 15),
-        (Order.Status.PAID, 15),
-        (Order.Status.PENDING, 8),
-        (Order.Status.CANCELLED, 7),
-    ]
-    created = 0
     new_orders, new_lines = [], []
     for i in range(orders):
         number = f"NW-D{i + 1:07d}"
         # Draw every random value even for existing orders: reruns stay in step.
-        user = rng.choice(users) if rng.random() < 0.7 else None
-        age = timedelta(days=days * rng.random() ** 1.3)
-        picks = rng.sample(variants, k=rng.choice([1, 1, 1, 2, 2, 3]))
-        quantities = [rng.choice([1, 1, 1, 2, 3]) for _ in picks]
-        method = rng.choice(list(shipping))
-        status = rng.choices(
-            [s for s, _ in statuses], weights=[w for _, w in statuses]
-        )[0]
-        city, postcode = rng.choice(CITIES)
+        draw = _order_draw(rng=rng, users=users, variants=variants, days=days)
         if number in existing:
             continue
-        subtotal = sum(
-            (v.price * q for v, q in zip(picks, quantities, strict=True)), Decimal("0")
+        new_orders.append(
+            _order_new(rng=rng, draw=draw, number=number, guest=i + 1, now=now)
         )
-        created_at = now - age
-        if age < timedelta(days=2) and status in (
-            Order.Status.DELIVERED,
-            Order.Status.SHIPPED,
-        ):
-            status = Order.Status.PAID
-        order = Order(
-            number=number,
-            user=user,
-            email=user.email if user else f"guest{i + 1}@example.com",
-            full_name=user.name if user else "Guest Shopper",
-            address_line1=f"{rng.randint(1, 200)} High Street",
-            city=city,
-            postcode=postcode,
-            country="GB",
-            shipping_method=method,
-            payment_method="cod",
-            currency=settings.SHOP_CURRENCY,
-            subtotal=subtotal,
-            shipping_cost=shipping[method][1],
-            total=subtotal + shipping[method][1],
-            status=status,
-            created_at=created_at,
-        )
-        new_orders.append(order)
-        new_lines.append(list(zip(picks, quantities, strict=True)))
-        created += 1
-    with transaction.atomic():
-        Order.objects.bulk_create(new_orders, batch_size=1000)
-        OrderLine.objects.bulk_create(
-            (
-                OrderLine.snapshot(order=order, variant=v, quantity=q)
-                for order, lines in zip(new_orders, new_lines, strict=True)
-                for v, q in lines
-            ),
-            batch_size=1000,
-        )
-        sold = {}
-        for order, lines in zip(new_orders, new_lines, strict=True):
-            if order.status != Order.Status.CANCELLED:
-                for v, q in lines:
-                    sold[v.product_id] = sold.get(v.product_id, 0) + q
-        products = list(Product.objects.filter(pk__in=sold).only("pk", "units_sold"))
-        for product in products:
-            product.units_sold += sold[product.pk]
-        Product.objects.bulk_update(products, ["units_sold"], batch_size=1000)
+        new_lines.append(draw.lines)
+    _orders_create(orders=new_orders, lines=new_lines)
     progress("orders", orders, orders)
-    return created
+    return len(new_orders)
 
 
 def demo_catalogue_sample(
