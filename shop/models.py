@@ -395,6 +395,23 @@ class Order(AbstractAddress):
         carrier = settings.SHOP_CARRIERS.get(self.carrier)
         return carrier[0] if carrier else self.carrier
 
+    def status_history(self) -> list["OrderStatusChange"]:
+        """
+        The statuses the order took and when, oldest first; the first is its
+        placing. An order from before the history was kept gets its placing
+        and, if it moved on, its current status when it last changed.
+        """
+        changes = list(self.status_changes.all())
+        if changes:
+            return changes
+        first = self.Status.PENDING
+        steps = [OrderStatusChange(order=self, status=first, at=self.created_at)]
+        if self.status != first:
+            steps.append(
+                OrderStatusChange(order=self, status=self.status, at=self.updated_at)
+            )
+        return steps
+
 
 class OrderLine(models.Model):
     """A snapshot of what was bought: it never changes with the catalogue."""
@@ -519,3 +536,19 @@ class PaymentEvent(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.event_id}"
+
+
+class OrderStatusChange(models.Model):
+    """One step of an order's life: the status it took, and when."""
+
+    order = models.ForeignKey(
+        Order, related_name="status_changes", on_delete=models.CASCADE
+    )
+    status = models.CharField(max_length=20, choices=Order.Status.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.order} {self.status} at {self.at:%Y-%m-%d %H:%M}"

@@ -19,6 +19,7 @@ from .models import (
     CartLine,
     Order,
     OrderLine,
+    OrderStatusChange,
     PaymentEvent,
     Product,
     ProductImage,
@@ -411,6 +412,7 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
             else None
         ),
     )
+    _order_status_record(order=order)
     OrderLine.objects.bulk_create(
         OrderLine.snapshot(order=order, variant=v, quantity=quantities[v.pk])
         for v in variants
@@ -579,6 +581,7 @@ def order_pay_on_delivery(*, order: Order) -> Order:
     order.save(
         update_fields=["payment_method", "status", "hold_expires_at", "updated_at"]
     )
+    _order_status_record(order=order)
     _units_sold_add(order=order, sign=1)
     if reference:
         transaction.on_commit(
@@ -641,6 +644,7 @@ def order_payment_succeeded(*, order: Order, reference: str) -> Order:
         order.save(
             update_fields=["paid_at", "payment_reference", "status", "updated_at"]
         )
+        _order_status_record(order=order)
         _order_refund(
             order=order,
             amount=order.total,
@@ -664,6 +668,7 @@ def order_payment_succeeded(*, order: Order, reference: str) -> Order:
             "updated_at",
         ]
     )
+    _order_status_record(order=order)
     _units_sold_add(order=order, sign=1)
     _order_confirmed(order=order, email="paid")
     return order
@@ -683,6 +688,7 @@ def order_hold_release(*, order: Order) -> bool:
     order.status = Order.Status.UNPAID
     order.hold_expires_at = None
     order.save(update_fields=["status", "hold_expires_at", "updated_at"])
+    _order_status_record(order=order)
     return True
 
 
@@ -835,7 +841,13 @@ def order_set_status(
         order_email(order=order, kind="shipped")
     order.status = status
     order.save(update_fields=fields)
+    _order_status_record(order=order)
     return order
+
+
+def _order_status_record(*, order: Order) -> None:
+    """Add the order's status, as it is now, to its history."""
+    OrderStatusChange.objects.create(order=order, status=order.status)
 
 
 def order_cancel(*, order: Order, by=None) -> Order:

@@ -300,7 +300,8 @@ def checkout(request):
         # A resubmitted form (reload, back and submit) shows the order it
         # already placed, even though the cart is now empty.
         placed = selectors.order_for_checkout_token(
-            token=request.POST.get("checkout_token", "")[:64],
+            # NUL would make PostgreSQL refuse the query; no token holds one.
+            token=request.POST.get("checkout_token", "")[:64].replace("\x00", ""),
             user=request.user,
             session_key=request.session.session_key,
         )
@@ -483,13 +484,21 @@ def stripe_webhook(request):
 
 def order_detail(request, number):
     order = _viewed_order(request, number)
+    # Thanks once, right after placing (after paying, for a card order); any
+    # later visit shows the status and its history instead.
+    just_placed = (
+        request.session.get("last_order") == order.number and not order.awaiting_payment
+    )
+    if just_placed:
+        del request.session["last_order"]
     return render(
         request,
         "shop/order_detail.html",
         {
             "order": order,
             "lines": list(order.lines.all()),
-            "just_placed": request.session.get("last_order") == order.number,
+            "just_placed": just_placed,
+            "history": order.status_history(),
         },
     )
 
