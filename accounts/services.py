@@ -233,6 +233,11 @@ def account_global_sign_out(*, access_token: str) -> bool:
     """GlobalSignOut, best effort: a failure never blocks signing out."""
     try:
         cognito_call("global_sign_out", AccessToken=access_token)
+    except CognitoError as exc:
+        # A refused token (expired, already revoked, or refused by the local
+        # stand-in, which answers from another region) is routine: quiet.
+        logger.debug("GlobalSignOut refused: %s", exc.code)
+        return False
     except Exception as exc:
         logger.info("GlobalSignOut skipped: %s", exc.__class__.__name__)
         return False

@@ -255,6 +255,15 @@ def test_sign_out_is_post_only_and_best_effort(client, make_cognito_user):
     assert client.get(reverse("accounts:profile")).status_code == 302
 
 
+def test_a_routine_sign_out_logs_nothing_alarming(client, make_cognito_user, caplog):
+    _sign_in(client, make_cognito_user())
+
+    with caplog.at_level("INFO"):
+        client.post(reverse("accounts:logout"))
+
+    assert [r for r in caplog.records if "GlobalSignOut" in r.getMessage()] == []
+
+
 def test_forms_require_csrf(make_cognito_user):
     from django.test import Client
 
