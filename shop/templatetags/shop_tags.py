@@ -4,6 +4,7 @@ import html
 import json
 import re
 from decimal import Decimal
+from typing import NamedTuple
 
 import nh3
 from django import template
@@ -45,6 +46,46 @@ def default_variant(variants):
     """The variant pre-selected by the picker: the first one in stock."""
     variants = list(variants)
     return next((v for v in variants if v.in_stock), variants[0] if variants else None)
+
+
+class OptionGroup(NamedTuple):
+    """One option of a product (Colour, Size) and its values, in order."""
+
+    name: str
+    values: list[str]
+
+
+@register.simple_tag
+def option_groups(variants) -> list[OptionGroup]:
+    """
+    The options a product's variants differ by, each with its values, for a
+    picker with one control per option; none for a single variant.
+    """
+    variants = list(variants)
+    if len(variants) < 2:
+        return []
+    names: list[str] = []
+    for variant in variants:
+        # In the order the variant's label shows them (ProductVariant.label).
+        order = [n for n in variant.option_order if n in variant.options]
+        for name in [*order, *variant.options]:
+            if name not in names:
+                names.append(name)
+    groups = []
+    for name in names:
+        values: list[str] = []
+        for variant in variants:
+            value = str(variant.options.get(name, ""))
+            if value not in values:
+                values.append(value)
+        groups.append(OptionGroup(name, values))
+    return groups
+
+
+@register.filter
+def option_values(variant, groups) -> str:
+    """The variant's value for each option group, as JSON for shop.js."""
+    return json.dumps([str(variant.options.get(g.name, "")) for g in groups])
 
 
 @register.simple_tag

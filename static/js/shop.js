@@ -47,6 +47,68 @@
       });
     });
 
+    // Variant picker: one control per option (Colour, Size) instead of the
+    // list of every variant. Choosing values checks the matching variant in
+    // the list, which stays the form's field; values that would make a sold
+    // out or missing combination with the other choices are marked.
+    var picker = document.querySelector("[data-option-picker]");
+    var list = document.querySelector("[data-variant-list]");
+    if (picker && list) {
+      var groups = Array.prototype.slice.call(picker.querySelectorAll("[data-option-group]"));
+      var variants = Array.prototype.map.call(
+        list.querySelectorAll('input[name="variant"][data-options]'),
+        function (radio) {
+          return { radio: radio, values: JSON.parse(radio.dataset.options), inStock: radio.dataset.inStock === "1" };
+        }
+      );
+      var addButton = document.querySelector("[data-add-to-cart]");
+      var find = function (values) {
+        return variants.filter(function (v) {
+          return v.values.every(function (value, i) { return value === values[i]; });
+        })[0];
+      };
+      var chosen = function () {
+        return groups.map(function (group) {
+          var input = group.querySelector("input:checked");
+          return input ? input.value : null;
+        });
+      };
+      var refresh = function () {
+        var values = chosen();
+        groups.forEach(function (group, i) {
+          group.querySelectorAll("input").forEach(function (input) {
+            var trial = values.slice();
+            trial[i] = input.value;
+            var match = find(trial);
+            var available = !!match && match.inStock;
+            input.closest(".option-value").classList.toggle("is-unavailable", !available);
+            input.parentNode.querySelector("[data-unavailable]").hidden = available;
+          });
+        });
+        var match = find(values);
+        variants.forEach(function (v) { v.radio.checked = v === match && v.inStock; });
+        if (match && match.inStock) {
+          match.radio.dispatchEvent(new Event("change"));
+        } else if (stock) {
+          stock.textContent = match ? "Sold out" : "Not available in this combination";
+          stock.className = "stock stock-out";
+        }
+        if (addButton) addButton.disabled = !(match && match.inStock);
+      };
+      var start = variants.filter(function (v) { return v.radio.checked; })[0] || variants[0];
+      if (start) {
+        groups.forEach(function (group, i) {
+          group.querySelectorAll("input").forEach(function (input) {
+            input.checked = input.value === start.values[i];
+            input.addEventListener("change", refresh);
+          });
+        });
+        picker.hidden = false;
+        list.hidden = true;
+        refresh();
+      }
+    }
+
     // Listing filters: a new sort order applies at once.
     document.querySelectorAll(".filters select").forEach(function (select) {
       select.addEventListener("change", function () {

@@ -168,3 +168,35 @@ def test_a_search_with_no_close_spelling_offers_none(client, jackets_and_journal
 
     assert "No results for" in html
     assert "Did you mean" not in html
+
+
+def test_the_product_page_has_one_control_per_option(client):
+    shirt = ProductFactory(name="Oxford Shirt")
+    for colour, size, stock in [
+        ("Blue", "S", 3),
+        ("Blue", "M", 0),
+        ("White", "S", 2),
+        ("White", "M", 4),
+    ]:
+        VariantFactory(
+            product=shirt,
+            options={"Colour": colour, "Size": size},
+            option_order=["Colour", "Size"],
+            stock=stock,
+        )
+
+    html = client.get(shirt.get_absolute_url()).content.decode()
+
+    picker = re.search(
+        r"<div class=\"option-picker\" data-option-picker hidden>.*?</div>\s*</fieldset>\s*</div>",
+        html,
+        re.S,
+    ).group(0)
+    groups = re.findall(r"<legend>([^<]+)</legend>(.*?)</fieldset>", picker, re.S)
+    assert [
+        (name, re.findall(r'value="([^"]+)"', values)) for name, values in groups
+    ] == [("Colour", ["Blue", "White"]), ("Size", ["S", "M"])]
+    # Without JavaScript, the list of variants is the picker; each variant
+    # names its values for the script.
+    assert re.search(r'data-options="\[&quot;Blue&quot;, &quot;M&quot;\]"', html)
+    assert html.count('name="variant"') == 4
