@@ -10,6 +10,12 @@ PERMISSIONS_POLICY = (
     "magnetometer=(), microphone=(), usb=()"
 )
 
+# What Django's DEBUG error pages need on top of the policy.
+TECHNICAL_PAGE_SOURCES = {
+    "script-src": ["'unsafe-inline'"],
+    "style-src": ["'unsafe-inline'"],
+}
+
 
 class ContentSecurityPolicyMiddleware:
     """
@@ -63,6 +69,10 @@ class ContentSecurityPolicyMiddleware:
             return response
         policy = self.policy
         extra = getattr(response, "csp_sources", None)
+        if settings.DEBUG and response.status_code >= 400:
+            # Django's technical error pages, shown only under DEBUG, style
+            # and script themselves inline.
+            extra = {**TECHNICAL_PAGE_SOURCES, **(extra or {})}
         if extra:
             directives = dict(self.directives)
             for name, sources in extra.items():
