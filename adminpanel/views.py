@@ -17,7 +17,8 @@ from .archive import archive_state
 from .cache import panel_cached, panel_generation
 from .exports import Table, csv_response
 from .forms import PRESETS, RangeForm
-from .jobs import job_run_now, job_set_enabled, jobs_state
+from .jobs import job_set_enabled, jobs_state
+from .tasks import job_run_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -186,9 +187,9 @@ def data(request):
 @require_POST
 @staff_required
 def job_action(request, name: str, action: str):
-    """Run a periodic job now, or switch it on or off."""
+    """Queue a run of a periodic job for the task worker, or switch it on or off."""
     if action == "run":
-        func, kwargs = job_run_now, {}
+        func, kwargs = job_run_enqueue, {}
     elif action in {"enable", "disable"}:
         func, kwargs = job_set_enabled, {"enabled": action == "enable"}
     else:
@@ -198,5 +199,6 @@ def job_action(request, name: str, action: str):
     except (KeyError, LookupError, ValueError) as exc:
         messages.error(request, f"Job {name!r}: {exc}")
     else:
-        messages.success(request, f"Job {name!r}: {action} requested.")
+        done = "queued for the task worker" if action == "run" else f"{action}d"
+        messages.success(request, f"Job {name!r}: {done}.")
     return redirect("adminpanel:data")

@@ -518,6 +518,9 @@ class RefundLine(models.Model):
             )
         ]
 
+    def __str__(self):
+        return f"{self.quantity} × line {self.order_line_id}"
+
 
 class PaymentEvent(models.Model):
     """A provider's webhook event, kept by id so that a replay changes nothing."""

@@ -32,12 +32,16 @@ def test_due_enabled_jobs_run_once_and_are_recorded(settings):
     runs = jobs_run_due()
     assert sorted(r.name for r in runs) == [
         "analytics_rollup",
+        "payment_holds",
         "refresh_customer_stats",
     ]
     assert all(r.status == "success" and r.finished_at for r in runs)
     assert jobs_run_due() == []  # nothing is due a second later
     JobRun.objects.update(started_at=timezone.now() - dt.timedelta(seconds=120))
-    assert [r.name for r in jobs_run_due()] == ["analytics_rollup"]
+    assert sorted(r.name for r in jobs_run_due()) == [
+        "analytics_rollup",
+        "payment_holds",
+    ]
 
 
 def test_switch_persists_and_overrides_the_settings_default():
