@@ -51,10 +51,13 @@ run: seed static ## Set up, load the demo store and serve it on http://127.0.0.1
 	@echo "  Staff dashboards:   http://$(HOST):$(PORT)/dashboard/ (sign in as the staff demo account printed below)"
 	@echo "  Django admin is at  http://$(HOST):$(PORT)/admin/"
 	@echo ""
-	@# Starts moto's server (unless AWS_ENDPOINT_URL is set) and the periodic
-	@# jobs (rollups every minute) beside runserver; all stop with it (Ctrl-C).
-	$(PY) manage.py aws_local -- sh -c '$(PY) manage.py run_jobs --loop -v0 & jobs=$$!; \
-	  trap "kill $$jobs 2>/dev/null" EXIT INT TERM; $(PY) manage.py runserver $(HOST):$(PORT)'
+	@# Starts moto's server (unless AWS_ENDPOINT_URL is set), localstripe (unless
+	@# STRIPE_SECRET_KEY is set), the periodic jobs (rollups every minute) and
+	@# the task worker (emails, "Run now") beside runserver; all stop with it.
+	$(PY) manage.py aws_local -- $(PY) manage.py stripe_local -- sh -c '\
+	  $(PY) manage.py run_jobs --loop -v0 & jobs=$$!; \
+	  $(PY) manage.py db_worker -v0 & worker=$$!; \
+	  trap "kill $$jobs $$worker 2>/dev/null" EXIT INT TERM; $(PY) manage.py runserver $(HOST):$(PORT)'
 
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
 test: static ## Set up and run the whole test suite
