@@ -587,9 +587,29 @@ class BootstrapResult:
         self.passwords = self.passwords or {}
 
 
-def _demo_password() -> str:
-    # Satisfies every policy flag: upper, lower, digit and symbol.
-    return f"Nw-{secrets.token_urlsafe(9)}7a!"
+def _demo_password(*, email: str) -> str:
+    """
+    The demo account's password, kept in settings.COGNITO_DEMO_PASSWORDS so
+    that it stays the same across runs (the local pool is rebuilt on each
+    start) and can be read again there.
+    """
+    path = settings.COGNITO_DEMO_PASSWORDS
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError):
+        kept = {}
+    if email not in kept:
+        # Satisfies every policy flag: upper, lower, digit and symbol.
+        kept[email] = f"Nw-{secrets.token_urlsafe(9)}7a!"
+        _private_file_write(path=path, data=kept)
+    return kept[email]
+
+
+def _private_file_write(*, path, data: dict) -> None:
+    """Write `data` as JSON to a file only its owner may read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    path.chmod(0o600)
 
 
 def _user_pool_find() -> str:
@@ -671,7 +691,7 @@ def _demo_account_create(
     *, pool_id: str, email: str, name: str, groups: list[str]
 ) -> str:
     """Create a confirmed account in `groups`; returns its password."""
-    password = _demo_password()
+    password = _demo_password(email=email)
     cognito_call(
         "admin_create_user",
         UserPoolId=pool_id,
@@ -726,11 +746,8 @@ def _local_config_record(*, pool_id: str, client_id: str, client_secret: str) ->
         "client_id": client_id,
         "client_secret": client_secret,
     }
-    path = settings.COGNITO_LOCAL_CONFIG
     if local_config_read() != record:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=2) + "\n")
-        path.chmod(0o600)
+        _private_file_write(path=settings.COGNITO_LOCAL_CONFIG, data=record)
 
 
 def cognito_bootstrap(

@@ -344,6 +344,8 @@ COGNITO_GROUP_PERMISSIONS = {
 COGNITO_TIMEOUT = env.float("COGNITO_TIMEOUT", default=3.0)
 # Where `cognito_bootstrap` records the IDs of a locally provisioned pool.
 COGNITO_LOCAL_CONFIG = BASE_DIR / ".local" / "cognito.json"
+# Where it keeps the demo accounts' passwords, the same on every run.
+COGNITO_DEMO_PASSWORDS = BASE_DIR / ".local" / "demo-passwords.json"
 # Only when the token issuer differs from Cognito's (LocalStack).
 COGNITO_ISSUER = env("COGNITO_ISSUER", default="")
 # The hosted UI's callback; defaults to SITE_URL + /accounts/hosted/callback/.

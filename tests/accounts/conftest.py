@@ -45,6 +45,7 @@ def aws_local(moto_url, settings, monkeypatch, tmp_path):
     settings.COGNITO_DOMAIN = ""
     settings.COGNITO_ISSUER = ""
     settings.COGNITO_LOCAL_CONFIG = tmp_path / "cognito.json"
+    settings.COGNITO_DEMO_PASSWORDS = tmp_path / "demo-passwords.json"
     jwks_cache_clear()
     yield moto_url
     jwks_cache_clear()

@@ -1,8 +1,10 @@
 import json
 
 import pytest
+import requests
 from django.core.management import CommandError, call_command
 
+from accounts.services import account_authenticate
 from config.aws import aws_client
 
 
@@ -43,3 +45,30 @@ def test_cognito_bootstrap_names_an_unreachable_endpoint(settings):
     settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"
     with pytest.raises(CommandError, match="not reachable"):
         call_command("cognito_bootstrap")
+
+
+def test_demo_passwords_stay_the_same_when_the_pool_is_rebuilt(
+    aws_local, settings, capsys
+):
+    call_command("cognito_bootstrap")
+    first = capsys.readouterr().out
+    # The local stand-in starts empty on every `make run`.
+    requests.post(f"{aws_local}/moto-api/reset", timeout=5)
+    call_command("cognito_bootstrap")
+    second = capsys.readouterr().out
+
+    kept = json.loads(settings.COGNITO_DEMO_PASSWORDS.read_text())
+    for email in ["shopper@example.com", "staff@example.com"]:
+        line = f"Demo account {email} password: {kept[email]}"
+        assert line in first and line in second
+        assert account_authenticate(email=email, password=kept[email])
+    assert str(settings.COGNITO_DEMO_PASSWORDS) in second
+    assert settings.COGNITO_DEMO_PASSWORDS.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_readme_names_the_stand_ins_port_and_how_to_change_it(settings):
+    readme = (settings.BASE_DIR / "README.md").read_text()
+
+    assert f"http://127.0.0.1:{settings.AWS_LOCAL_PORT}" in readme
+    assert "AWS_LOCAL_PORT=" in readme
+    assert ".local/demo-passwords.json" in readme

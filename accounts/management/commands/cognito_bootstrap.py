@@ -50,7 +50,11 @@ class Command(BaseCommand):
                         f" (recorded in {settings.COGNITO_LOCAL_CONFIG})."
                     )
                 )
-        # The demo passwords are shown once, whatever the verbosity: they
-        # exist nowhere else.
+        # The demo passwords are shown whatever the verbosity; the same ones
+        # come back on every run, kept in COGNITO_DEMO_PASSWORDS.
         for email, password in result.passwords.items():
             self.stdout.write(f"Demo account {email} password: {password}")
+        if result.passwords:
+            self.stdout.write(
+                f"(Kept in {settings.COGNITO_DEMO_PASSWORDS}; delete it for new ones.)"
+            )
