@@ -9,13 +9,14 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from config.days import shop_zone
+from shop.money import CENT
 
 # A spreadsheet runs a cell that starts with one of these as a formula
 # (OWASP "CSV injection"); a leading apostrophe makes it plain text.
@@ -37,12 +38,17 @@ class Table:
         return [row.get(key) for _, key, _ in self.columns]
 
 
-def csv_cell(value) -> str | int | float:
-    """One cell as written to CSV, with formulas neutralised."""
+def csv_cell(value, kind: str = "text") -> str | int | float:
+    """
+    One cell as written to CSV, with formulas neutralised: money with two
+    decimals, dates and times in ISO format (local time, with the year).
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if kind == "money" and isinstance(value, int | float | Decimal):
+        return f"{Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)}"
     if isinstance(value, int | float | Decimal):
         # Numbers are data, not formulas: -3 stays -3.
         return value
@@ -62,8 +68,11 @@ def csv_response(*, table: Table, filename: str) -> HttpResponse:
     buffer.write("\ufeff")
     writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow([csv_cell(header) for header, _, _ in table.columns])
+    kinds = [kind for _, _, kind in table.columns]
     for row in table.rows:
-        writer.writerow([csv_cell(v) for v in table.cell_values(row)])
+        writer.writerow(
+            [csv_cell(v, k) for v, k in zip(table.cell_values(row), kinds, strict=True)]
+        )
     response = HttpResponse(
         buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8"
     )

@@ -107,7 +107,7 @@ def overview_panel(*, rng: DateRange, now: dt.datetime) -> dict:
                 slug="sales-over-time",
                 title="Revenue, orders and sessions over time",
                 columns=[
-                    ("Period", "label", "text"),
+                    ("Period", "bucket", "period"),
                     ("Revenue", "revenue", "money"),
                     ("Orders", "orders", "int"),
                     ("Sessions", "sessions", "int"),
@@ -167,7 +167,7 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
                 slug="revenue-by-" + by,
                 title=f"Revenue by {by}",
                 columns=[
-                    ("Period", "label", "text"),
+                    ("Period", "bucket", "period"),
                     ("Revenue", "revenue", "money"),
                     ("Orders", "orders", "int"),
                 ],

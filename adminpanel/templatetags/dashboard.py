@@ -1,11 +1,14 @@
 """Formatting for dashboard figures and deltas (presentation only)."""
 
+import datetime as dt
+
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from config.days import shop_zone
 from shop.money import money_format
 
 register = template.Library()
@@ -69,6 +72,11 @@ def cell(row: dict, key: str, kind: str):
         if value is None:
             return "—"
         return f"{timezone.localtime(value):%d %b %Y %H:%M}"
+    if kind == "period":
+        # A chart bucket: a local day, or an hour (an aware datetime).
+        if isinstance(value, dt.datetime):
+            return f"{timezone.localtime(value, shop_zone()):%d %b %Y %H:00}"
+        return f"{value:%d %b %Y}"
     if value in (None, ""):
         return "—"
     return value

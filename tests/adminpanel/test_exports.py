@@ -1,5 +1,7 @@
 import csv
+import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -106,3 +108,41 @@ def test_data_and_realtime_tables_export(staff_client, shop_data):
         response = staff_client.get(reverse(f"adminpanel:{page}"), {"export": slug})
         assert response.status_code == 200
         assert response.content.startswith(b"\xef\xbb\xbf")
+
+
+def test_csv_writes_money_with_two_decimals_and_periods_with_the_year():
+    table = Table(
+        slug="t",
+        title="T",
+        columns=[
+            ("Period", "bucket", "period"),
+            ("Revenue", "revenue", "money"),
+            ("Orders", "orders", "int"),
+        ],
+        rows=[
+            {"bucket": dt.date(2026, 3, 3), "revenue": Decimal("33.9"), "orders": 2},
+            {"bucket": dt.date(2026, 3, 4), "revenue": 0, "orders": 0},
+            {"bucket": dt.date(2026, 3, 5), "revenue": 12.345, "orders": 1},
+        ],
+    )
+
+    text = csv_response(table=table, filename="x").content.decode("utf-8-sig")
+
+    assert list(csv.reader(io.StringIO(text)))[1:] == [
+        ["2026-03-03", "33.90", "2"],
+        ["2026-03-04", "0.00", "0"],
+        ["2026-03-05", "12.35", "1"],
+    ]
+
+
+@pytest.mark.django_db
+def test_the_sales_export_dates_each_period_with_its_year(staff_client):
+    response = staff_client.get(
+        reverse("adminpanel:sales"), {"export": "revenue-by-day"}
+    )
+
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "Period"
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", row[0]) for row in rows[1:])
+    assert all(re.fullmatch(r"\d+\.\d{2}", row[1]) for row in rows[1:])
+    assert len(rows) > 1
