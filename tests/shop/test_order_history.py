@@ -1,25 +1,17 @@
 """An order's page tells its status and history; the thanks come once."""
 
+from dataclasses import asdict
+
 import pytest
 from django.urls import reverse
 
 from shop.models import Order
 from shop.services import order_cancel, order_set_status
-from tests.factories import OrderFactory, VariantFactory
+from tests.factories import OrderFactory, VariantFactory, checkout_details
 
 pytestmark = pytest.mark.django_db
 
-CHECKOUT = {
-    "email": "guest@example.com",
-    "full_name": "Grace Guest",
-    "address_line1": "1 High Street",
-    "city": "Leeds",
-    "postcode": "LS1 4AP",
-    "country": "GB",
-    "shipping_method": "standard",
-    "payment_method": "cod",
-    "checkout_token": "history-" + "a" * 20,
-}
+CHECKOUT = asdict(checkout_details()) | {"checkout_token": "history-" + "a" * 20}
 
 
 def _place(client) -> Order:

@@ -4,6 +4,7 @@ import datetime as dt
 import sqlite3
 import threading
 import time
+from dataclasses import asdict
 
 import pytest
 from django.db import connection, connections
@@ -14,20 +15,11 @@ from django.utils import timezone
 from adminpanel.pipeline import analytics_rollup_run
 from shop.models import Order
 from tests.adminpanel.factories import EventFactory
-from tests.factories import ProductFactory, VariantFactory
+from tests.factories import ProductFactory, VariantFactory, checkout_details
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHECKOUT = {
-    "email": "buyer@example.com",
-    "full_name": "Bea Buyer",
-    "address_line1": "3 Busy Road",
-    "city": "Leeds",
-    "postcode": "LS1 4AP",
-    "country": "GB",
-    "shipping_method": "standard",
-    "payment_method": "cod",
-}
+CHECKOUT = asdict(checkout_details(email="buyer@example.com"))
 
 
 @pytest.fixture
