@@ -75,7 +75,9 @@ TABLES = [
     ArchiveTable("categories", "shop.Category"),
     ArchiveTable("customers", "accounts.User"),
     ArchiveTable("products", "shop.Product"),
+    ArchiveTable("product_images", "shop.ProductImage"),
     ArchiveTable("variants", "shop.ProductVariant"),
+    ArchiveTable("addresses", "accounts.Address"),
     ArchiveTable("orders", "shop.Order", "created_at"),
     ArchiveTable("order_lines", "shop.OrderLine", "created_at", "order__created_at"),
     ArchiveTable("events", "analytics.Event", "occurred_at"),
@@ -148,14 +150,44 @@ def info_key(prefix: str) -> str:
     return f"{prefix.strip('/')}/{INFO_NAME}" if prefix.strip("/") else INFO_NAME
 
 
+class ArchiveInfoError(ValueError):
+    """``archive_info.json`` exists but cannot be read as an archive's record."""
+
+
 def info_load(*, bucket: str, prefix: str, client=None) -> dict | None:
-    """The recorded ``archive_info.json``, or None when there is none yet."""
+    """
+    The recorded ``archive_info.json``, or None when there is none yet.
+    Raises ArchiveInfoError when it is not the record an archive writes.
+    """
     client = client or aws_client("s3")
+    key = info_key(prefix)
     try:
-        body = client.get_object(Bucket=bucket, Key=info_key(prefix))["Body"].read()
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except client.exceptions.NoSuchKey:
         return None
-    return json.loads(body)
+    where = f"s3://{bucket}/{key}"
+    try:
+        info = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArchiveInfoError(
+            f"{where} is not valid JSON ({exc}); the archive's record is "
+            "corrupt: restore it from a backup or a bucket version"
+        ) from None
+    tables = info.get("tables") if isinstance(info, dict) else None
+    if not isinstance(tables, dict) or not all(
+        isinstance(t, dict)
+        and isinstance(t.get("files", {}), dict)
+        and all(
+            isinstance(f, dict) and {"key", "md5"} <= f.keys()
+            for f in t.get("files", {}).values()
+        )
+        for t in tables.values()
+    ):
+        raise ArchiveInfoError(
+            f"{where} does not have the shape of an archive's record (tables, "
+            "each with files that have a key and an MD5); it is corrupt"
+        )
+    return info
 
 
 class _HashingFile:
@@ -339,7 +371,7 @@ def _file_entry(
     unchanged = (
         reusable
         and recorded.get("md5") == md5
-        and recorded.get("status") in {"uploaded", "unchanged"}
+        and recorded.get("status") in {"uploaded", "unchanged", "kept"}
     )
     return {
         "key": key,
@@ -393,11 +425,13 @@ def _table_files_archive(
         else:
             tresult.files_uploaded += 1
             tresult.bytes_uploaded += out.bytes
-    stale = [old["key"] for rel, old in old_files.items() if rel not in entry["files"]]
-    if stale and not dry_run:
-        # Days whose rows are all gone: Athena must not see them.
-        for key in stale:
-            client.delete_object(Bucket=bucket, Key=key)
+    # A day whose rows are no longer in the database (pruned) keeps its file:
+    # archived days are immutable, and the archive is then their only copy.
+    for rel, old in old_files.items():
+        if rel not in entry["files"]:
+            entry["files"][rel] = {**old, "status": "kept"}
+            entry["rows"] += old.get("rows", 0)
+            entry["bytes"] += old.get("bytes", 0)
 
 
 def _table_archive(
@@ -429,6 +463,18 @@ def _table_archive(
         "finished_at": None,
         "rows": 0,
         "bytes": 0,
+        # Restore moves the id sequence past it, even for a partial restore.
+        "max_pk": max(
+            (
+                pk
+                for pk in (
+                    table.model._default_manager.aggregate(top=models.Max("pk"))["top"],
+                    old_table.get("max_pk"),
+                )
+                if isinstance(pk, int)
+            ),
+            default=None,
+        ),
         "files": {},
     }
     try:

@@ -36,8 +36,10 @@ from config.aws import aws_client
 from shop.services import product_index_refresh
 
 from .archive import (
+    EXCLUDED_COLUMNS,
     TABLES,
     TABLES_BY_NAME,
+    ArchiveInfoError,
     ArchiveTable,
     csv_bytes_reader,
     info_load,
@@ -60,6 +62,8 @@ class TableRestore:
     files_outside_window: int = 0
     rows_read: int = 0
     rows_added: int = 0
+    # Rows an earlier restore of the same archive already wrote (--add).
+    rows_present: int = 0
 
 
 @dataclass
@@ -78,7 +82,7 @@ def decode_value(f: models.Field, text: str):
     if text == "":
         if f.null:
             return None
-        if isinstance(f, models.CharField | models.TextField):
+        if isinstance(f, models.CharField | models.TextField | models.FileField):
             return ""
         raise ValueError(f"column {f.attname} is empty but may not be NULL")
     if isinstance(f, models.ForeignKey):
@@ -132,14 +136,39 @@ def _download(client, *, bucket: str, key: str, expected_md5: str):
         raise RestoreError(
             f"s3://{bucket}/{key}: MD5 {md5.hexdigest()} does not match "
             f"{expected_md5} recorded in archive_info.json (the file is corrupt "
-            "or was changed); this table was not restored"
+            "or was changed); nothing was restored"
         )
     spool.seek(0)
     return spool
 
 
-def _load_file(table, spool, *, key: str) -> int:
-    """The ORM path (SQLite): decode each cell and bulk-insert."""
+def _orm_insert(model, batch: list, *, add: bool, key: str) -> int:
+    """
+    Insert a batch; returns how many were new. Without ``add`` every row must
+    be new (a conflict raises). With it, a row already present must be equal
+    to the archived one: it is then left alone, never overwritten or re-pointed.
+    """
+    if add:
+        present = model._default_manager.in_bulk([obj.pk for obj in batch])
+        fields = [f.attname for f in model._meta.concrete_fields]
+        for obj in batch:
+            old = present.get(obj.pk)
+            if old is not None and any(
+                getattr(old, f) != getattr(obj, f)
+                for f in fields
+                if f not in EXCLUDED_COLUMNS
+            ):
+                raise RestoreError(
+                    f"{key}: {model._meta.db_table} id {obj.pk} differs from the "
+                    "archived row; --add only adds to a restore of this archive"
+                )
+        batch = [obj for obj in batch if obj.pk not in present]
+    model._default_manager.bulk_create(batch)
+    return len(batch)
+
+
+def _load_file(table, spool, *, key: str, add: bool = False) -> tuple[int, int]:
+    """The ORM path (SQLite): decode each cell and insert. (read, added)."""
     model = table.model
     _check_header(table, spool, key=key)
     spool.seek(0)
@@ -147,7 +176,7 @@ def _load_file(table, spool, *, key: str) -> int:
     next(rows)
     fields = table.fields()
     is_user = model is apps_user()
-    batch, read = [], 0
+    batch, read, added = [], 0, 0
     for line, values in enumerate(rows, start=2):
         try:
             data = {
@@ -163,11 +192,11 @@ def _load_file(table, spool, *, key: str) -> int:
         batch.append(model(**data))
         read += 1
         if len(batch) >= BATCH:
-            model._default_manager.bulk_create(batch, ignore_conflicts=True)
+            added += _orm_insert(model, batch, add=add, key=key)
             batch = []
     if batch:
-        model._default_manager.bulk_create(batch, ignore_conflicts=True)
-    return read
+        added += _orm_insert(model, batch, add=add, key=key)
+    return read, added
 
 
 def _check_header(table, spool, *, key: str) -> None:
@@ -216,7 +245,8 @@ def _copy_file(cursor, table, spool, *, key: str, staging: str) -> int:
     texts = [
         qn(f.column)
         for f in fields
-        if not f.null and isinstance(f, models.CharField | models.TextField)
+        if not f.null
+        and isinstance(f, models.CharField | models.TextField | models.FileField)
     ]
     if texts:
         options.append(f"FORCE_NOT_NULL ({', '.join(texts)})")
@@ -232,21 +262,47 @@ def _copy_file(cursor, table, spool, *, key: str, staging: str) -> int:
         raise RestoreError(f"{key}: {str(exc).strip()}") from None
 
 
-def _insert_staged(cursor, table, *, staging: str) -> None:
+def _insert_staged(cursor, table, *, staging: str, key: str, add: bool) -> int:
+    """
+    Move the staged rows into the table; returns how many were added. Every
+    row must be new, unless ``add``: then a row already present must equal
+    the archived one, and is left as it is.
+    """
     qn = connection.ops.quote_name
     model = table.model
     columns = [qn(f.column) for f in table.fields()]
     values = list(columns)
+    target = qn(model._meta.db_table)
+    pk = qn(model._meta.pk.column)
+    conflict = ""
+    if add:
+        cursor.execute(
+            f"SELECT s.{pk} FROM {staging} s JOIN {target} t ON t.{pk} = s.{pk} "
+            f"WHERE ROW({', '.join('t.' + c for c in columns)}) IS DISTINCT FROM "
+            f"ROW({', '.join('s.' + c for c in columns)}) ORDER BY 1 LIMIT 5"
+        )
+        differing = [row[0] for row in cursor.fetchall()]
+        if differing:
+            raise RestoreError(
+                f"{key}: {model._meta.db_table} ids {differing} differ from the "
+                "archived rows; --add only adds to a restore of this archive"
+            )
+        conflict = f" ON CONFLICT ({pk}) DO NOTHING"
     if model is apps_user():
         # Passwords are never archived; an unusable one (Django's "!"
         # prefix), so restored accounts sign in via Cognito or a reset.
         columns.append(qn(model._meta.get_field("password").column))
         values.append("'!' || md5(random()::text || clock_timestamp()::text)")
-    cursor.execute(
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} FROM {staging} ON CONFLICT DO NOTHING"
-    )
+    try:
+        cursor.execute(
+            f"INSERT INTO {target} ({', '.join(columns)}) "
+            f"SELECT {', '.join(values)} FROM {staging}{conflict}"
+        )
+    except connection.Database.IntegrityError as exc:
+        raise RestoreError(f"{key}: {str(exc).strip()}") from None
+    added = cursor.rowcount
     cursor.execute(f"DROP TABLE {staging}")
+    return added
 
 
 @contextmanager
@@ -276,106 +332,77 @@ def apps_user():
     return get_user_model()
 
 
-def _table_files_load(
-    *,
-    client,
-    bucket: str,
-    table: ArchiveTable,
-    files: dict,
-    since: dt.date,
-    until: dt.date,
-    tresult: TableRestore,
-) -> None:
-    """Load the table's files for the window in one transaction."""
-    use_copy = connection.vendor == "postgresql"
-    with transaction.atomic(), connection.cursor() as cursor:
-        staging = None
-        if use_copy:
-            # Archived datetimes are naive UTC.
-            cursor.execute("SET LOCAL TIME ZONE 'UTC'")
-            staging = _staging_create(cursor, table)
-        # A partition holds the rows of one UTC day, the same days
-        # the window counts in, so a file is wholly in or out.
-        for _rel, f in sorted(files.items()):
-            if f.get("dt"):
-                day = dt.date.fromisoformat(f["dt"])
-                if not since <= day <= until:
-                    tresult.files_outside_window += 1
-                    continue
-            spool = _download(
-                client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
-            )
-            with spool:
-                if use_copy:
-                    tresult.rows_read += _copy_file(
-                        cursor, table, spool, key=f["key"], staging=staging
-                    )
-                else:
-                    with _keep_timestamps(table.model):
-                        tresult.rows_read += _load_file(table, spool, key=f["key"])
-            tresult.files += 1
-        if use_copy:
-            _insert_staged(cursor, table, staging=staging)
+def _files_in_window(entry: dict, since: dt.date, until: dt.date) -> list[dict]:
+    # A partition holds the rows of one UTC day, the same days the window
+    # counts in, so a file is wholly in or out.
+    return [
+        f
+        for _rel, f in sorted(entry.get("files", {}).items())
+        if not f.get("dt") or since <= dt.date.fromisoformat(f["dt"]) <= until
+    ]
 
 
-def _table_restore(
-    *,
-    client,
-    bucket: str,
-    table: ArchiveTable,
-    entry: dict | None,
-    since: dt.date,
-    until: dt.date,
-    progress: Callable[[str], None] | None,
+def _table_load(
+    *, table: ArchiveTable, spools: list[tuple[str, object]], add: bool
 ) -> TableRestore:
-    """Restore one table from its ``archive_info.json`` entry; never raises."""
-    tresult = TableRestore(name=table.name)
-    if entry is None:
-        tresult.status = "missing"
-        tresult.error = "not in the archive"
-        return tresult
-    if entry.get("schema", {}).get("hash") != table_schema(table)["hash"]:
-        tresult.status = "error"
-        tresult.error = (
-            f"the archived schema ({entry.get('schema', {}).get('hash')}) differs "
-            f"from the model's ({table_schema(table)['hash']})"
-        )
-        return tresult
-    model = table.model
-    before = model._default_manager.count()
-    try:
-        _table_files_load(
-            client=client,
-            bucket=bucket,
-            table=table,
-            files=entry.get("files", {}),
-            since=since,
-            until=until,
-            tresult=tresult,
-        )
-    except Exception as exc:
-        tresult.status = "error"
-        tresult.error = (
-            str(exc)
-            if isinstance(exc, RestoreError)
-            else f"{type(exc).__name__}: {exc}"
-        )
-    tresult.rows_added = model._default_manager.count() - before
-    if progress:
-        progress(
-            f"{table.name}: {tresult.rows_read} rows read, {tresult.rows_added} added"
-            + (f" — FAILED: {tresult.error}" if tresult.status != "ok" else "")
-        )
+    """Load one table's verified files; raises RestoreError on any problem."""
+    tresult = TableRestore(name=table.name, files=len(spools))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            staging = _staging_create(cursor, table)
+            for key, spool in spools:
+                tresult.rows_read += _copy_file(
+                    cursor, table, spool, key=key, staging=staging
+                )
+            tresult.rows_added = _insert_staged(
+                cursor, table, staging=staging, key=table.name, add=add
+            )
+    else:
+        with _keep_timestamps(table.model):
+            for key, spool in spools:
+                read, added = _load_file(table, spool, key=key, add=add)
+                tresult.rows_read += read
+                tresult.rows_added += added
+    tresult.rows_present = tresult.rows_read - tresult.rows_added
     return tresult
 
 
-def _sequences_reset(*, restored: list[type[models.Model]]) -> None:
-    """Move the id sequences past the ids the rows came with."""
-    sql = connection.ops.sequence_reset_sql(no_style(), restored)
-    if sql:
-        with connection.cursor() as cursor:
-            for statement in sql:
-                cursor.execute(statement)
+def _sequences_reset(*, restored: dict[type[models.Model], int]) -> None:
+    """
+    Move each id sequence past the ids the rows came with, and past the
+    highest id the archive holds, so that a row made after a partial restore
+    never takes an id that a later, wider restore needs.
+    """
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model, archived_max in restored.items():
+            table, pk = model._meta.db_table, model._meta.pk.column
+            if not isinstance(model._meta.pk, models.AutoField):
+                continue
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, %s), "
+                    f"GREATEST((SELECT COALESCE(MAX({qn(pk)}), 0) FROM {qn(table)}),"
+                    " %s, 1))",
+                    [table, pk, archived_max],
+                )
+            elif connection.vendor == "sqlite":
+                cursor.execute(
+                    "UPDATE sqlite_sequence SET seq = MAX(seq, %s) WHERE name = %s",
+                    [archived_max, table],
+                )
+            else:
+                for statement in connection.ops.sequence_reset_sql(no_style(), [model]):
+                    cursor.execute(statement)
+
+
+def _tables_not_empty(tables: list[ArchiveTable]) -> list[str]:
+    """The tables that already hold rows, with how many."""
+    return [
+        f"{t.model._meta.db_table} ({t.model._default_manager.count()} rows)"
+        for t in tables
+        if t.model._default_manager.exists()
+    ]
 
 
 def restore_run(
@@ -387,14 +414,19 @@ def restore_run(
     days_after: int = 1,
     since: dt.date | None = None,
     until: dt.date | None = None,
+    add: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RestoreResult:
     """
     Load the archive into this database: reference tables in full, time-based
     tables for the days from ``since`` to ``until``.
 
-    Idempotent. A table whose file fails its MD5 check, or cannot be loaded,
-    is rolled back and recorded as failed; the others go on.
+    The database must hold none of the chosen tables' rows; with ``add`` it
+    may hold an earlier restore of the same archive (a narrower window), whose
+    rows must equal the archived ones and are left as they are. Every file's
+    MD5 is checked before anything is written, and everything is written in
+    one transaction: a RestoreError leaves the database as it was. Rows keep
+    their ids; an archived row is never skipped silently.
     """
     bucket = bucket or settings.AWS_ARCHIVE_BUCKET
     prefix = settings.AWS_ARCHIVE_PREFIX if prefix is None else prefix
@@ -406,33 +438,93 @@ def restore_run(
     if unknown:
         raise RestoreError(f"unknown table(s): {', '.join(unknown)}")
     client = aws_client("s3")
-    info = info_load(bucket=bucket, prefix=prefix, client=client)
+    try:
+        info = info_load(bucket=bucket, prefix=prefix, client=client)
+    except ArchiveInfoError as exc:
+        raise RestoreError(str(exc)) from None
     if info is None:
         raise RestoreError(
             f"there is no archive_info.json under s3://{bucket}/{prefix}"
         )
     result = RestoreResult(since=since, until=until)
-    restored_models = []
+    chosen: list[tuple[ArchiveTable, dict]] = []
     for table in TABLES:
         if table.name not in names:
             continue
-        tresult = _table_restore(
-            client=client,
-            bucket=bucket,
-            table=table,
-            entry=info.get("tables", {}).get(table.name),
-            since=since,
-            until=until,
-            progress=progress,
-        )
-        result.tables.append(tresult)
-        if tresult.rows_added:
-            restored_models.append(table.model)
-    if restored_models:
-        _sequences_reset(restored=restored_models)
-        if any(
-            m._meta.label in {"shop.Product", "shop.ProductVariant"}
-            for m in restored_models
-        ):
-            product_index_refresh()
+        entry = info["tables"].get(table.name)
+        if entry is None:
+            result.tables.append(
+                TableRestore(table.name, status="missing", error="not in the archive")
+            )
+            continue
+        if entry.get("schema", {}).get("hash") != table_schema(table)["hash"]:
+            raise RestoreError(
+                f"{table.name}: the archived schema "
+                f"({entry.get('schema', {}).get('hash')}) differs from the model's "
+                f"({table_schema(table)['hash']}); nothing was restored"
+            )
+        chosen.append((table, entry))
+    if not add:
+        busy = _tables_not_empty([t for t, _ in chosen])
+        if busy:
+            raise RestoreError(
+                "the database already holds data in " + ", ".join(busy) + "; "
+                "restore into an empty database (or, to widen an earlier restore "
+                "of this same archive, pass --add); nothing was restored"
+            )
+    # Every file is fetched and checked before a single row is written.
+    spools: dict[str, list[tuple[str, object]]] = {}
+    try:
+        for table, entry in chosen:
+            files = _files_in_window(entry, since, until)
+            spools[table.name] = []
+            for f in files:
+                spools[table.name].append(
+                    (
+                        f["key"],
+                        _download(
+                            client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
+                        ),
+                    )
+                )
+        restored: dict[type[models.Model], int] = {}
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    # Archived datetimes are naive UTC.
+                    cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+            for table, entry in chosen:
+                tresult = _table_load(table=table, spools=spools[table.name], add=add)
+                tresult.files_outside_window = len(entry.get("files", {})) - len(
+                    spools[table.name]
+                )
+                result.tables.append(tresult)
+                if progress:
+                    progress(
+                        f"{table.name}: {tresult.rows_read} rows read, "
+                        f"{tresult.rows_added} added"
+                        + (
+                            f", {tresult.rows_present} already present"
+                            if tresult.rows_present
+                            else ""
+                        )
+                    )
+                if tresult.rows_added:
+                    restored[table.model] = int(entry.get("max_pk") or 0)
+            _sequences_reset(restored=restored)
+    except RestoreError:
+        raise
+    except Exception as exc:
+        raise RestoreError(
+            f"{type(exc).__name__}: {exc}; nothing was restored"
+        ) from None
+    finally:
+        for table_spools in spools.values():
+            for _key, spool in table_spools:
+                spool.close()
+    if any(
+        m._meta.label in {"shop.Product", "shop.ProductVariant", "shop.ProductImage"}
+        for m in restored
+    ):
+        product_index_refresh()
     return result

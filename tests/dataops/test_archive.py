@@ -16,10 +16,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import Address
 from adminpanel.archive import TABLES, archive_run, archive_state, info_load
-from adminpanel.restore import restore_run
+from adminpanel.restore import RestoreError, restore_run
 from analytics.models import Event, HourlyRollup, SessionSummary
-from shop.models import Order, OrderLine
+from shop.models import Order, OrderLine, ProductImage
+from shop.services import product_index_refresh
 from tests.factories import OrderFactory, OrderLineFactory, UserFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +43,14 @@ def at(days: int, hour: int = 12) -> dt.datetime:
 def shop_data(db):
     user = UserFactory(email="ada@example.com", name='Ada "Quotes", Lovelace')
     variant = VariantFactory(sku="V-1", options={"size": "M", "note": "a,b\nc"})
+    ProductImage.objects.create(
+        product=variant.product, url="https://img.example.com/v1.jpg", position=0
+    )
+    Address.objects.create(
+        user=user, full_name="Ada", address_line1="1 Lane", city="Leeds",
+        postcode="LS1 1AA", country="GB",
+    )  # fmt: skip
+    product_index_refresh(product_ids=[variant.product_id])
     for days in (-2, -1, 0, 1, 2):
         order = OrderFactory(user=user, created_at=at(days), full_name="Zoë Ünïcode")
         OrderLineFactory(
@@ -95,9 +105,8 @@ def test_archive_writes_daily_partitions_with_checksums_and_info(s3, shop_data):
     )
     assert '"Ada ""Quotes"", Lovelace"' in customers and customers.endswith("\r\n")
     assert "password" not in customers.splitlines()[0]
-    assert (
-        counter.writes == 5 * 5 + 4 + 1
-    )  # 5 daily files x 5 tables, 4 reference tables, info
+    # 5 daily files x 5 tables, 6 reference tables, info
+    assert counter.writes == 5 * 5 + 6 + 1
 
 
 def test_unchanged_rerun_makes_zero_puts_and_a_change_rewrites_one_day(s3, shop_data):
@@ -179,12 +188,15 @@ def test_archive_state_reports_an_unreachable_s3_without_raising(settings):
     )
 
 
+def wipe():
+    """Empty every archived table, as a new database is."""
+    for table in reversed(TABLES):
+        table.model._default_manager.all().delete()
+
+
 def test_restore_window_edges_and_idempotence(s3, shop_data):
     archive_run()
-    Order.objects.all().delete()
-    Event.objects.all().delete()
-    SessionSummary.objects.all().delete()
-    HourlyRollup.objects.all().delete()
+    wipe()
     result = restore_run()
     assert result.ok
     assert sorted(o.created_at.date() for o in Order.objects.all()) == [
@@ -192,10 +204,11 @@ def test_restore_window_edges_and_idempotence(s3, shop_data):
     ]
     assert Event.objects.count() == 3 and OrderLine.objects.count() == 3
     added = {t.name: t.rows_added for t in result.tables}
-    assert added["orders"] == 3 and added["customers"] == 0
-    again = restore_run()
+    assert added["orders"] == 3 and added["customers"] == 1
+    again = restore_run(add=True)
     assert sum(t.rows_added for t in again.tables) == 0
-    narrow = restore_run(since=at(2).date(), until=at(2).date())
+    assert {t.name: t.rows_present for t in again.tables}["orders"] == 3
+    narrow = restore_run(since=at(2).date(), until=at(2).date(), add=True)
     assert {t.name: t.rows_added for t in narrow.tables}["events"] == 1
     # Ids continue past the restored rows.
     assert Order.objects.create(**_order_fields()).pk > max(
@@ -211,7 +224,7 @@ def _order_fields():
     }  # fmt: skip
 
 
-def test_a_corrupted_archive_file_stops_its_table(s3, shop_data):
+def test_a_corrupted_archive_file_restores_nothing(s3, shop_data):
     client, _ = s3
     archive_run()
     info = info_load(bucket="test-archive", prefix="archive")
@@ -220,15 +233,15 @@ def test_a_corrupted_archive_file_stops_its_table(s3, shop_data):
     client.put_object(
         Bucket="test-archive", Key=key, Body=body.replace(b"12.50", b"99.50")
     )
-    Event.objects.all().delete()
-    Order.objects.all().delete()
+    wipe()
     with pytest.raises(
         CommandError,
-        match=r"events: s3://test-archive/archive/events/dt=.*MD5 .* does not match",
+        match=r"s3://test-archive/archive/events/dt=.*MD5 .* does not match.*"
+        "nothing was restored",
     ):
         call_command("restore_from_s3", stdout=StringIO())
-    assert Event.objects.count() == 0  # nothing of the bad table
-    assert Order.objects.count() == 3  # the others restored
+    # Checked before anything was written: no table holds a row.
+    assert not any(t.model._default_manager.exists() for t in TABLES)
 
 
 def _dump(stdout: str) -> dict:
@@ -285,16 +298,14 @@ def test_round_trip_into_a_new_database(s3, shop_data, moto_s3_url, tmp_path):
     original = StringIO()
     call_command("dumpdata", *labels, stdout=original)
     original, restored = _dump(original.getvalue()), _dump(restored)
-    assert (
-        len(original) == 5 * 5 + 4
-    )  # 5 days x 5 tables, 1 user, category, product, variant
+    # 5 days x 5 tables; a user, category, product, image, variant, address
+    assert len(original) == 5 * 5 + 6
     assert restored == original
 
 
 def test_an_excel_archive_with_a_bom_restores_the_same_rows(s3, shop_data):
     archive_run(excel=True)
-    Event.objects.all().delete()
-    Order.objects.all().delete()
+    wipe()
     result = restore_run()
     assert result.ok
     assert Event.objects.count() == 3 and OrderLine.objects.count() == 3
@@ -317,9 +328,74 @@ def test_a_bad_value_in_a_checksummed_file_stops_its_table_naming_the_line(
     client.put_object(
         Bucket="test-archive", Key="archive/archive_info.json", Body=json.dumps(info)
     )
+    wipe()
+    with pytest.raises(RestoreError) as caught:
+        restore_run()
+    assert re.search(r"events/dt=.*/part\.csv.*line 2", str(caught.value), re.S)
+    assert not any(t.model._default_manager.exists() for t in TABLES)
+
+
+def test_restore_into_a_non_empty_database_is_refused_naming_the_tables(s3, shop_data):
+    archive_run()
     Event.objects.all().delete()
-    result = restore_run()
-    failed = {t.name: t.error for t in result.tables if t.status == "error"}
-    assert list(failed) == ["events"]
-    assert re.search(r"events/dt=.*/part\.csv.*line 2", failed["events"], re.S)
-    assert Event.objects.count() == 0
+    counts = {t.name: t.model._default_manager.count() for t in TABLES}
+    with pytest.raises(
+        CommandError,
+        match=r"already holds data in .*shop_order \(5 rows\).*nothing was restored",
+    ):
+        call_command("restore_from_s3", stdout=StringIO())
+    assert {t.name: t.model._default_manager.count() for t in TABLES} == counts
+
+
+def test_add_widens_a_restore_and_refuses_rows_that_differ(s3, shop_data):
+    archive_run()
+    wipe()
+    restore_run(since=at(0).date(), until=at(0).date())
+    # A row written after the narrow restore never takes an archived id.
+    new = Event.objects.create(name="page_view", occurred_at=at(0), path="/new")
+    assert new.pk > max(info_load(bucket="test-archive", prefix="archive")[
+        "tables"]["events"]["max_pk"], 0)  # fmt: skip
+    wider = restore_run(since=at(-2).date(), until=at(2).date(), add=True)
+    assert {t.name: t.rows_added for t in wider.tables}["events"] == 4
+    assert Event.objects.count() == 6  # every archived row, and the new one
+    # A restored row that was changed since: --add refuses, writes nothing.
+    Order.objects.filter(created_at=at(0)).update(email="changed@example.com")
+    Event.objects.filter(path="/p/2").delete()
+    with pytest.raises(RestoreError, match=r"shop_order ids? .*differ"):
+        restore_run(since=at(-2).date(), until=at(2).date(), add=True)
+    assert not Event.objects.filter(path="/p/2").exists()
+
+
+def test_prune_then_archive_keeps_every_archived_object(s3, shop_data):
+    client, _ = s3
+    archive_run()
+
+    def keys():
+        listing = client.list_objects_v2(Bucket="test-archive", Prefix="archive/")
+        return {o["Key"]: o["ETag"] for o in listing["Contents"]}
+
+    before = keys()
+    call_command("analytics_prune", "--older-than", "1d", "--force", verbosity=0)
+    assert not Event.objects.filter(occurred_at__lt=at(-1, 0)).exists()
+    archive_run()
+    after = keys()
+    assert {k: v for k, v in after.items() if k in before} == {
+        k: v for k, v in before.items() if not k.endswith("archive_info.json")
+    } | {"archive/archive_info.json": after["archive/archive_info.json"]}
+    info = info_load(bucket="test-archive", prefix="archive")
+    pruned = info["tables"]["events"]["files"][f"events/dt={at(-2).date()}/part.csv"]
+    assert pruned["rows"] == 1  # still recorded, so restore reads it
+    wipe()
+    restore_run(since=at(-2).date(), until=at(-2).date())
+    assert Event.objects.filter(path="/p/-2").exists()
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"tables": {"events": 1}}'])
+def test_a_corrupt_archive_info_gives_a_clear_error(s3, shop_data, body):
+    client, _ = s3
+    client.put_object(Bucket="test-archive", Key="archive/archive_info.json", Body=body)
+    with pytest.raises(CommandError, match="archive_info.json .*corrupt"):
+        call_command("archive_to_s3", stdout=StringIO())
+    wipe()
+    with pytest.raises(CommandError, match="archive_info.json .*corrupt"):
+        call_command("restore_from_s3", stdout=StringIO())

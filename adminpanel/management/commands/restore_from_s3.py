@@ -1,7 +1,9 @@
 """
 Rebuild an empty database from the S3 archive: reference tables in full,
-time-based tables for a window of days around today. Each file's MD5 is
-checked first; running it twice adds nothing the second time.
+time-based tables for a window of days around today. Every file's MD5 is
+checked before anything is written, and the whole restore is one
+transaction. A database that already holds data is refused; --add widens an
+earlier restore of the same archive.
 """
 
 import datetime as dt
@@ -47,6 +49,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--until", help="Last day to load, YYYY-MM-DD (overrides --days-after)."
         )
+        parser.add_argument(
+            "--add",
+            action="store_true",
+            help="Add to an earlier restore of this same archive (a wider window); "
+            "rows already present must equal the archived ones.",
+        )
 
     def handle(
         self,
@@ -58,6 +66,7 @@ class Command(BaseCommand):
         days_after,
         since,
         until,
+        add,
         **options,
     ):
         if days_before < 0 or days_after < 0:
@@ -72,6 +81,7 @@ class Command(BaseCommand):
                 days_after=days_after,
                 since=_date(since) if since else None,
                 until=_date(until) if until else None,
+                add=add,
                 progress=(lambda m: self.stdout.write(m))
                 if options["verbosity"] >= 1
                 else None,
