@@ -19,6 +19,10 @@ PRESETS = {
 # Raw events are kept for about 90 days and the shop is young: a longer
 # custom range would only scan empty partitions of time.
 MAX_DAYS = 400
+# Dates a range may start or end on: the shop's life, with room either
+# side; the calendar's ends would overflow the previous period's arithmetic.
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,10 @@ class RangeForm(forms.Form):
             if not start or not end:
                 raise forms.ValidationError(
                     "A custom range needs a start and an end date."
+                )
+            if not (start >= EARLIEST and end <= LATEST):
+                raise forms.ValidationError(
+                    f"Dates must fall between {EARLIEST:%Y} and {LATEST:%Y}."
                 )
             if start > end:
                 raise forms.ValidationError(

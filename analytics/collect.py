@@ -42,7 +42,9 @@ def collect_parse(*, body: bytes, now: datetime | None = None) -> list[dict]:
         _fail(None, f"body is over {MAX_BODY_BYTES // 1024} KB")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # Not JSON, or JSON Python will not build: nested past the
+        # recursion limit, or an integer past its 4,300 digits.
         _fail(None, f"body is not valid JSON ({exc.__class__.__name__})")
     if not isinstance(data, dict) or set(data) != {"events"}:
         _fail(None, 'body must be an object with one key, "events"')

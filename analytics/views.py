@@ -27,7 +27,10 @@ def _same_origin(request) -> bool:
         referer = request.headers.get("Referer")
         if not referer:
             return False
-        parts = urlsplit(referer)
+        try:
+            parts = urlsplit(referer)
+        except ValueError:
+            return False
         origin = f"{parts.scheme}://{parts.netloc}"
     if origin == "null":
         return False
@@ -38,9 +41,17 @@ def _same_origin(request) -> bool:
     return origin in allowed
 
 
+def _url_path(url: str) -> str:
+    """The path of `url`, or "" when it cannot be parsed (`http://[x/`)."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
 def _route(path: str) -> str:
     try:
-        return resolve(urlsplit(path).path).view_name
+        return resolve(_url_path(path)).view_name
     except Resolver404:
         return ""
 
@@ -65,7 +76,7 @@ def collect(request):
         events = collect_parse(body=request.body)
     except CollectError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    fallback = urlsplit(request.headers.get("Referer", "")).path or ""
+    fallback = _url_path(request.headers.get("Referer", ""))
     for event in events:
         event.setdefault("path", fallback)
         event["route"] = _route(event["path"]) if event["path"] else ""

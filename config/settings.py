@@ -157,7 +157,8 @@ CACHES["catalogue"] = {
     "OPTIONS": {"MAX_ENTRIES": env.int("CATALOGUE_CACHE_ENTRIES", default=5000)},
 }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions, keys checked before they reach the database.
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
