@@ -24,6 +24,7 @@ from django.db.models import (
     Exists,
     F,
     Max,
+    Min,
     OuterRef,
     Q,
     Sum,
@@ -143,7 +144,7 @@ def order_totals(*, start: dt.datetime, end: dt.datetime) -> dict:
     """Revenue, orders and average order value of placed (not cancelled) orders."""
     totals = (
         _order_days(start, end)
-        .exclude(status=Order.Status.CANCELLED)
+        .exclude(status__in=Order.NOT_SALES)
         .aggregate(
             revenue=Coalesce(Sum("revenue"), Value(ZERO, MONEY)),
             orders=Coalesce(Sum("orders"), 0),
@@ -157,7 +158,7 @@ def new_customers(*, start: dt.datetime, end: dt.datetime) -> int:
     """Customers whose first placed order falls in the range."""
     return (
         _order_days(start, end)
-        .exclude(status=Order.Status.CANCELLED)
+        .exclude(status__in=Order.NOT_SALES)
         .aggregate(n=Coalesce(Sum("new_customers"), 0))["n"]
     )
 
@@ -173,7 +174,7 @@ def customer_counts(*, start: dt.datetime, end: dt.datetime) -> dict:
     first, _ = local_days_covering(start, end)
     split = (
         _order_days(start, end)
-        .exclude(status=Order.Status.CANCELLED)
+        .exclude(status__in=Order.NOT_SALES)
         .aggregate(
             new=Coalesce(Sum("new_customers"), 0),
             new_revenue=Coalesce(
@@ -201,7 +202,7 @@ def sales_series(
     if granularity == "day":
         rows = (
             _order_days(start, end)
-            .exclude(status=Order.Status.CANCELLED)
+            .exclude(status__in=Order.NOT_SALES)
             .values(bucket=F("day"))
             .annotate(revenue=Sum("revenue"), orders=Sum("orders"))
             .order_by("bucket")
@@ -264,7 +265,7 @@ def category_sales(
         OrderLine.objects.filter(
             order__created_at__gte=start, order__created_at__lt=end
         )
-        .exclude(order__status=Order.Status.CANCELLED)
+        .exclude(order__status__in=Order.NOT_SALES)
         .filter(product__isnull=False)
         .values(
             category=F("product__category__name"), path=F("product__category__path")
@@ -372,13 +373,15 @@ def rollup_series(
 
 def cart_abandonment(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict:
     """
-    Carts left with items and no order for 24 hours, against orders placed.
+    Carts left with items and no order for 24 hours, against checkouts
+    (docs/dashboards.md): rate = abandoned ÷ (abandoned + orders placed).
 
     Checkout empties the cart, so a cart that still has lines a day after
-    its last change was abandoned. Rate = abandoned ÷ (abandoned + orders).
+    its last change was abandoned. Both sides stop 24 hours before `now`:
+    a cart changed since may still become an order.
     """
     abandoned = _abandoned_carts(start=start, end=end, now=now).count()
-    orders = _orders_in(start, end).count()
+    orders = _orders_in(start, _decided_before(end=end, now=now)).count()
     return {
         "abandoned": abandoned,
         "orders": orders,
@@ -386,8 +389,13 @@ def cart_abandonment(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) 
     }
 
 
+def _decided_before(*, end, now):
+    """Where a cart's fate is known: a day after its last change."""
+    return min(end, now - ABANDONED_AFTER)
+
+
 def _abandoned_carts(*, start, end, now):
-    cutoff = min(end, now - ABANDONED_AFTER)
+    cutoff = _decided_before(end=end, now=now)
     return Cart.objects.filter(updated_at__gte=start, updated_at__lt=cutoff).filter(
         Exists(CartLine.objects.filter(cart=OuterRef("pk")))
     )
@@ -436,6 +444,21 @@ def kpi_summary(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> di
         "cart_abandonment_rate": carts["rate"],
         "bot_share": sessions["bot_share"],
     }
+
+
+def history_covers(*, first: dt.date) -> dict[str, bool]:
+    """
+    Whether recorded history reaches back to the local day `first`, for
+    figures from the clickstream ("sessions") and from orders ("orders"):
+    a previous period is a baseline only when it was wholly recorded.
+    """
+    starts = {
+        "sessions": DailySessionRollup.objects.filter(dimension="all").aggregate(
+            day=Min("day")
+        )["day"],
+        "orders": DailyOrderRollup.objects.aggregate(day=Min("day"))["day"],
+    }
+    return {source: day is not None and day <= first for source, day in starts.items()}
 
 
 # ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.utils import timezone
 from shop import services
 from shop.models import Cart, Order, Product, ProductVariant, Refund
 from shop.money import money_from_minor, money_to_minor
-from tests.factories import VariantFactory, checkout_details
+from tests.factories import OrderFactory, VariantFactory, checkout_details
 from tests.shop.conftest import card_pay, intent_of
 
 pytestmark = pytest.mark.usefixtures("stripe_settings")
@@ -193,3 +193,13 @@ def test_paying_cash_instead_turns_the_hold_into_a_sale(localstripe_url):
     # The cancel runs on commit; here the test calls it the same way.
     services._payment_cancel_quietly(order=order, method="stripe")
     assert intent_of(localstripe_url, session.reference)["status"] == "canceled"
+
+
+@pytest.mark.django_db
+def test_only_paid_and_cash_orders_that_stand_count_as_sales():
+    for status in Order.Status.values:
+        OrderFactory(number=f"NW-{status[:12]}", status=status)
+
+    counted = set(Order.objects.placed().values_list("status", flat=True))
+
+    assert counted == {"pending", "paid", "shipped", "delivered"}
