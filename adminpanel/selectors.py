@@ -24,7 +24,6 @@ from django.db.models import (
     Exists,
     F,
     Max,
-    Min,
     OuterRef,
     Q,
     Sum,
@@ -373,15 +372,13 @@ def rollup_series(
 
 def cart_abandonment(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict:
     """
-    Carts left with items and no order for 24 hours, against checkouts
-    (docs/dashboards.md): rate = abandoned ÷ (abandoned + orders placed).
+    Carts left with items and no order for 24 hours, against orders placed.
 
     Checkout empties the cart, so a cart that still has lines a day after
-    its last change was abandoned. Both sides stop 24 hours before `now`:
-    a cart changed since may still become an order.
+    its last change was abandoned. Rate = abandoned ÷ (abandoned + orders).
     """
     abandoned = _abandoned_carts(start=start, end=end, now=now).count()
-    orders = _orders_in(start, _decided_before(end=end, now=now)).count()
+    orders = _orders_in(start, end).count()
     return {
         "abandoned": abandoned,
         "orders": orders,
@@ -389,13 +386,8 @@ def cart_abandonment(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) 
     }
 
 
-def _decided_before(*, end, now):
-    """Where a cart's fate is known: a day after its last change."""
-    return min(end, now - ABANDONED_AFTER)
-
-
 def _abandoned_carts(*, start, end, now):
-    cutoff = _decided_before(end=end, now=now)
+    cutoff = min(end, now - ABANDONED_AFTER)
     return Cart.objects.filter(updated_at__gte=start, updated_at__lt=cutoff).filter(
         Exists(CartLine.objects.filter(cart=OuterRef("pk")))
     )
@@ -444,21 +436,6 @@ def kpi_summary(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> di
         "cart_abandonment_rate": carts["rate"],
         "bot_share": sessions["bot_share"],
     }
-
-
-def history_covers(*, first: dt.date) -> dict[str, bool]:
-    """
-    Whether recorded history reaches back to the local day `first`, for
-    figures from the clickstream ("sessions") and from orders ("orders"):
-    a previous period is a baseline only when it was wholly recorded.
-    """
-    starts = {
-        "sessions": DailySessionRollup.objects.filter(dimension="all").aggregate(
-            day=Min("day")
-        )["day"],
-        "orders": DailyOrderRollup.objects.aggregate(day=Min("day"))["day"],
-    }
-    return {source: day is not None and day <= first for source, day in starts.items()}
 
 
 # ---------------------------------------------------------------------------
