@@ -1,4 +1,3 @@
-# ruff: noqa: B023 -- `add` is a per-session closure, called only within its loop turn.
 """
 Demo clickstream for `seed_demo`: realistic sessions over the last N days.
 
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,6 +37,8 @@ CHANNELS = [
     ("email", 9, "newsletter", "email", "weekly-picks", "", 1.8),
     ("referral", 7, "", "", "", "https://blog.example.org/gift-guide", 0.8),
 ]
+CHANNEL_WEIGHTS = [c[1] for c in CHANNELS]
+BOT_CHANNEL = ("direct", 0, "", "", "", "", 0)
 DEVICES = [
     ("desktop", 48, "Chrome", "Windows", "1440x900"),
     ("desktop", 10, "Safari", "Mac OS X", "1512x982"),
@@ -44,6 +46,7 @@ DEVICES = [
     ("mobile", 10, "Chrome Mobile", "Android", "412x915"),
     ("tablet", 6, "Mobile Safari", "iOS", "820x1180"),
 ]
+DEVICE_WEIGHTS = [d[1] for d in DEVICES]
 BOTS = [("bot", 1, "Googlebot", "Other", ""), ("bot", 1, "HeadlessChrome", "Linux", "")]
 COUNTRIES = ["GB"] * 14 + ["IE", "FR", "DE", "NL", "US", "ES"]
 LANGUAGES = ["en-GB"] * 6 + ["en-US", "fr-FR", "de-DE", "nl-NL"]
@@ -74,6 +77,8 @@ HOURLY = [
     6,
     3,
 ]
+# Rows held before a write: one COPY or bulk insert each.
+CHUNK_ROWS = 50_000
 STATIC_PAGES = ["/", "/cart/", "/search/?q=mug", "/search/?q=linen", "/search/?q=lamp"]
 
 
@@ -84,6 +89,236 @@ class DemoProduct(NamedTuple):
     slug: str
     variant_id: int
     price: Decimal
+
+
+class _Run(NamedTuple):
+    """What every visit of one generation shares."""
+
+    rng: random.Random
+    seed: int
+    visitors: int
+    days: int
+    start: datetime
+    now: datetime
+    zone: ZoneInfo
+    currency: str
+
+
+class _Visit:
+    """
+    One demo session: its visitor, traffic source, device and start time are
+    drawn on creation; each event it records is appended as a row to `out`.
+    """
+
+    def __init__(self, *, run: _Run, number: int, out: list[tuple]):
+        rng = self.rng = run.rng
+        self.run, self.number, self.out = run, number, out
+        self.is_bot = rng.random() < 0.06
+        channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
+        device = (
+            rng.choice(BOTS)
+            if self.is_bot
+            else rng.choices(DEVICES, weights=DEVICE_WEIGHTS)[0]
+        )
+        if self.is_bot:
+            channel = BOT_CHANNEL
+        (
+            self.channel,
+            _,
+            self.source,
+            self.medium,
+            self.campaign,
+            self.referrer,
+            self.lift,
+        ) = channel
+        self.visitor = f"demo-v{run.seed}-{rng.randrange(run.visitors)}"
+        self.session = f"demo-s{run.seed}-{number}"
+        self.at = self._start_draw()
+        self.country = rng.choice(COUNTRIES)
+        self.language = rng.choice(LANGUAGES)
+        self.device, _, self.browser, self.os, self.viewport = device
+        self.first_ref = self.referrer
+
+    def _start_draw(self) -> datetime:
+        """A start on a random day, at a local hour weighted like real traffic."""
+        run, rng = self.run, self.rng
+        day = rng.randrange(run.days)
+        hour = rng.choices(range(24), weights=HOURLY)[0]
+        local = (
+            (run.start + timedelta(days=day))
+            .astimezone(run.zone)
+            .replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
+        )
+        if local.hour == 23 and local.minute > 20:  # sessions end by midnight
+            local -= timedelta(minutes=40)
+        at = local.astimezone(UTC)
+        if at > run.now - timedelta(minutes=40):
+            at = run.now - timedelta(minutes=rng.randrange(40, 600))
+        return at
+
+    def event(
+        self,
+        *,
+        name: str,
+        path: str,
+        route: str,
+        product: int | None = None,
+        variant: int | None = None,
+        order: int | None = None,
+        value: str | None = None,
+        props: dict | None = None,
+        client: bool = False,
+        late: bool = False,
+    ) -> None:
+        """Record an event a few seconds after the last one."""
+        rng = self.rng
+        self.at += timedelta(seconds=rng.randint(3, 90))
+        client_time = None
+        if client:
+            client_time = self.at - (
+                timedelta(minutes=rng.randint(10, 600))
+                if late
+                else timedelta(seconds=1)
+            )
+        self.out.append(
+            (
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                name,
+                self.at.isoformat(),
+                client_time.isoformat() if client_time else None,
+                self.visitor,
+                self.session,
+                None,  # demo visitors never sign in
+                path,
+                route,
+                self.first_ref,
+                self.source,
+                self.medium,
+                self.campaign,
+                "",
+                "",
+                self.channel,
+                product,
+                variant,
+                order,
+                value,
+                self.run.currency if value is not None else "",
+                self.device,
+                self.browser,
+                self.os,
+                self.language,
+                self.viewport if client else "",
+                self.country,
+                200 if name == "page_view" else None,
+                rng.randint(8, 120) if name == "page_view" else None,
+                self.is_bot,
+                json.dumps(props or {}),
+            )
+        )
+        self.first_ref = self.referrer if name != "page_view" else ""
+
+    def browse(self, *, products: Sequence[DemoProduct]) -> None:
+        """Land on a page, then view a few products (bots, many more)."""
+        rng = self.rng
+        self.views = 1 + int(rng.expovariate(1 / (12 if self.is_bot else 3)))
+        self.landing = rng.choice(STATIC_PAGES[:1] * 3 + STATIC_PAGES)
+        self.product = rng.choice(products)
+        route = "shop:home" if self.landing == "/" else "shop:search"
+        self.event(name="page_view", path=self.landing, route=route)
+        for _ in range(self.views - 1):
+            self.product = rng.choice(products)
+            path = f"/p/{self.product.slug}/"
+            self.event(name="page_view", path=path, route="shop:product")
+            self.event(
+                name="product_view",
+                path=path,
+                route="shop:product",
+                product=self.product.product_id,
+            )
+            if not self.is_bot and rng.random() < 0.5:
+                self.event(
+                    name="scroll",
+                    path=path,
+                    route="shop:product",
+                    props={"depth": rng.choice([25, 50, 75, 100])},
+                    client=True,
+                    late=rng.random() < 0.03,
+                )
+
+    def shop(self, *, orders: Sequence[tuple[int, Decimal]]) -> None:
+        """Perhaps put the last product viewed in the cart, check out and buy."""
+        rng, product = self.rng, self.product
+        p_cart = 0.18 * self.lift * (0.8 if self.device == "mobile" else 1.0)
+        if not (self.views > 1 and rng.random() < p_cart):
+            return
+        qty = rng.choice([1, 1, 1, 2, 3])
+        self.event(
+            name="add_to_cart",
+            path=f"/p/{product.slug}/",
+            route="shop:cart_add",
+            product=product.product_id,
+            variant=product.variant_id,
+            value=str(product.price * qty),
+            props={"quantity": qty},
+        )
+        self.event(
+            name="click",
+            path=f"/p/{product.slug}/",
+            route="shop:product",
+            props={"track": "add-to-cart"},
+            client=True,
+        )
+        self.event(name="page_view", path="/cart/", route="shop:cart")
+        if not rng.random() < 0.55:
+            return
+        self.event(
+            name="begin_checkout",
+            path="/checkout/",
+            route="shop:checkout",
+            value=str(product.price * qty),
+            props={"items": qty},
+        )
+        self.event(name="page_view", path="/checkout/", route="shop:checkout")
+        if not rng.random() < 0.6:
+            return
+        order = rng.choice(orders) if orders else (None, product.price * qty)
+        self.event(
+            name="purchase",
+            path="/checkout/",
+            route="shop:checkout",
+            order=order[0],
+            value=str(order[1]),
+            props={"items": qty},
+        )
+        self.event(
+            name="page_view",
+            path=f"/orders/demo-{self.number}/",
+            route="shop:order_detail",
+        )
+
+    def leave(self) -> None:
+        rng = self.rng
+        self.event(
+            name="engaged",
+            path=self.landing,
+            route="",
+            props={"seconds": round(rng.uniform(5, 400), 1)},
+            client=True,
+            late=rng.random() < 0.05,
+        )
+
+
+def _events_write(*, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        events_copy(rows=rows)
+    else:
+        Event.objects.bulk_create(
+            [Event(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
 
 
 def clickstream_generate(
@@ -108,21 +343,17 @@ def clickstream_generate(
         if stdout:
             stdout.write("No products with variants: load the catalogue first.")
         return 0
-    rng = random.Random(seed)
-    zone = shop_zone()
     now = datetime.now(UTC).replace(microsecond=0)
-    start = now - timedelta(days=days)
-    currency = settings.SHOP_CURRENCY
-    postgres = connection.vendor == "postgresql"
-
-    def uid():
-        return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-    channel_pick = [c[1] for c in CHANNELS]
-    device_pick = [d[1] for d in DEVICES]
-    hour_pick = HOURLY
-    visitors = max(50, target // 25)
-
+    run = _Run(
+        rng=random.Random(seed),
+        seed=seed,
+        visitors=max(50, target // 25),
+        days=days,
+        start=now - timedelta(days=days),
+        now=now,
+        zone=shop_zone(),
+        currency=settings.SHOP_CURRENCY,
+    )
     with transaction.atomic():
         Event.objects.filter(visitor_id__startswith="demo-").delete()
         SessionSummary.objects.filter(visitor_id__startswith="demo-").delete()
@@ -130,195 +361,22 @@ def clickstream_generate(
     written, chunk, session_no = 0, [], 0
     report_every = max(target // 10, 1)
     next_report = report_every
-
-    def flush_chunk():
-        nonlocal chunk, written
-        if not chunk:
-            return
-        if postgres:
-            events_copy(rows=chunk)
-        else:
-            Event.objects.bulk_create(
-                [Event(**dict(zip(COLUMNS, row, strict=True))) for row in chunk],
-                batch_size=500,
-                ignore_conflicts=True,
-            )
-        written += len(chunk)
-        chunk = []
-
     while written + len(chunk) < target:
         session_no += 1
-        is_bot = rng.random() < 0.06
-        channel = rng.choices(CHANNELS, weights=channel_pick)[0]
-        device = (
-            rng.choice(BOTS) if is_bot else rng.choices(DEVICES, weights=device_pick)[0]
-        )
-        name_c, _, source, medium, campaign, referrer, lift = channel
-        if is_bot:
-            name_c, source, medium, campaign, referrer, lift = (
-                "direct",
-                "",
-                "",
-                "",
-                "",
-                0,
-            )
-        visitor = f"demo-v{seed}-{rng.randrange(visitors)}"
-        session = f"demo-s{seed}-{session_no}"
-        day = rng.randrange(days)
-        hour = rng.choices(range(24), weights=hour_pick)[0]
-        local = (
-            (start + timedelta(days=day))
-            .astimezone(zone)
-            .replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
-        )
-        if local.hour == 23 and local.minute > 20:  # sessions end by midnight
-            local -= timedelta(minutes=40)
-        at = local.astimezone(UTC)
-        if at > now - timedelta(minutes=40):
-            at = now - timedelta(minutes=rng.randrange(40, 600))
-        user_id = None
-        country = rng.choice(COUNTRIES)
-        language = rng.choice(LANGUAGES)
-        dev, browser, os_name, viewport = device[0], device[2], device[3], device[4]
-        first_ref = referrer
-
-        def add(
-            name,
-            path,
-            route,
-            *,
-            product=None,
-            variant=None,
-            order=None,
-            value=None,
-            props=None,
-            client=False,
-            late=False,
-            status=200,
-        ):
-            nonlocal at, first_ref
-            at += timedelta(seconds=rng.randint(3, 90))
-            client_time = None
-            if client:
-                client_time = at - (
-                    timedelta(minutes=rng.randint(10, 600))
-                    if late
-                    else timedelta(seconds=1)
-                )
-            chunk.append(
-                (
-                    str(uid()),
-                    name,
-                    at.isoformat(),
-                    client_time.isoformat() if client_time else None,
-                    visitor,
-                    session,
-                    user_id,
-                    path,
-                    route,
-                    first_ref,
-                    source,
-                    medium,
-                    campaign,
-                    "",
-                    "",
-                    name_c,
-                    product,
-                    variant,
-                    order,
-                    value,
-                    currency if value is not None else "",
-                    dev,
-                    browser,
-                    os_name,
-                    language,
-                    viewport if client else "",
-                    country,
-                    status if name == "page_view" else None,
-                    rng.randint(8, 120) if name == "page_view" else None,
-                    is_bot,
-                    json.dumps(props or {}),
-                )
-            )
-            first_ref = referrer if name != "page_view" else ""
-
-        views = 1 + int(rng.expovariate(1 / (12 if is_bot else 3)))
-        landing = rng.choice(STATIC_PAGES[:1] * 3 + STATIC_PAGES)
-        product = rng.choice(products)
-        add("page_view", landing, "shop:home" if landing == "/" else "shop:search")
-        for _ in range(views - 1):
-            product = rng.choice(products)
-            path = f"/p/{product.slug}/"
-            add("page_view", path, "shop:product")
-            add("product_view", path, "shop:product", product=product.product_id)
-            if not is_bot and rng.random() < 0.5:
-                add(
-                    "scroll",
-                    path,
-                    "shop:product",
-                    props={"depth": rng.choice([25, 50, 75, 100])},
-                    client=True,
-                    late=rng.random() < 0.03,
-                )
-        if is_bot:
+        visit = _Visit(run=run, number=session_no, out=chunk)
+        visit.browse(products=products)
+        if visit.is_bot:
             continue
-        p_cart = 0.18 * lift * (0.8 if dev == "mobile" else 1.0)
-        if views > 1 and rng.random() < p_cart:
-            qty = rng.choice([1, 1, 1, 2, 3])
-            add(
-                "add_to_cart",
-                f"/p/{product.slug}/",
-                "shop:cart_add",
-                product=product.product_id,
-                variant=product.variant_id,
-                value=str(product.price * qty),
-                props={"quantity": qty},
-            )
-            add(
-                "click",
-                f"/p/{product.slug}/",
-                "shop:product",
-                props={"track": "add-to-cart"},
-                client=True,
-            )
-            add("page_view", "/cart/", "shop:cart")
-            if rng.random() < 0.55:
-                add(
-                    "begin_checkout",
-                    "/checkout/",
-                    "shop:checkout",
-                    value=str(product.price * qty),
-                    props={"items": qty},
-                )
-                add("page_view", "/checkout/", "shop:checkout")
-                if rng.random() < 0.6:
-                    order = (
-                        rng.choice(orders) if orders else (None, product.price * qty)
-                    )
-                    add(
-                        "purchase",
-                        "/checkout/",
-                        "shop:checkout",
-                        order=order[0],
-                        value=str(order[1]),
-                        props={"items": qty},
-                    )
-                    add("page_view", f"/orders/demo-{session_no}/", "shop:order_detail")
-        add(
-            "engaged",
-            landing,
-            "",
-            props={"seconds": round(rng.uniform(5, 400), 1)},
-            client=True,
-            late=rng.random() < 0.05,
-        )
-        if len(chunk) >= 50000:
-            flush_chunk()
+        visit.shop(orders=orders)
+        visit.leave()
+        if len(chunk) >= CHUNK_ROWS:
+            _events_write(rows=chunk)
+            written, chunk = written + len(chunk), []
             if stdout and written >= next_report:
                 stdout.write(f"  {written:,} events…")
                 next_report += report_every
-    flush_chunk()
+    _events_write(rows=chunk)
+    written += len(chunk)
     if stdout:
         stdout.write(
             f"Generated {written:,} clickstream events in {session_no:,} sessions."
