@@ -33,6 +33,8 @@ from django.utils import timezone
 
 from config.aws import aws_client
 
+from .exports import FORMULA_PREFIXES
+
 logger = logging.getLogger(__name__)
 
 INFO_NAME = "archive_info.json"
@@ -135,6 +137,25 @@ def encode_value(value) -> str:
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
     return str(value)
+
+
+def excel_neutralise(text: str) -> str:
+    """
+    A text cell a spreadsheet will not run as a formula: a leading apostrophe
+    before a formula character, and before an apostrophe, so that
+    ``excel_restore`` gives back exactly the text.
+    """
+    return "'" + text if text.startswith((*FORMULA_PREFIXES, "'")) else text
+
+
+def excel_restore(text: str) -> str:
+    """The text ``excel_neutralise`` was given."""
+    return text[1:] if text.startswith("'") else text
+
+
+def is_text(f: models.Field) -> bool:
+    """A column of free text (where a formula could hide)."""
+    return isinstance(f, models.CharField | models.TextField | models.FileField)
 
 
 def key_for(prefix: str, table: str, day: dt.date | None) -> str:
@@ -253,6 +274,8 @@ def _iter_files(
     current_day: dt.date | None = None
     out: _HashingFile | None = None
     writer = None
+    # For Excel, text cells are neutralised as the dashboards' CSVs are.
+    texts = [is_text(f) for f in table.fields()] if excel else None
     for row in rows.iterator(chunk_size=chunk_size):
         if table.partitioned:
             moment, row = row[0], row[1:]
@@ -265,7 +288,13 @@ def _iter_files(
             out = _HashingFile(bom=excel)
             writer = csv.writer(out, lineterminator="\r\n")
             writer.writerow(columns)
-        writer.writerow([encode_value(v) for v in row])
+        cells = [encode_value(v) for v in row]
+        if texts:
+            cells = [
+                excel_neutralise(c) if text else c
+                for c, text in zip(cells, texts, strict=True)
+            ]
+        writer.writerow(cells)
         out.rows += 1
     if out is not None:
         yield current_day, out
@@ -458,6 +487,8 @@ def _table_archive(
         "status": "ok",
         "error": None,
         "time_field": table.time_field,
+        # Text cells were neutralised for Excel: restore gives them back.
+        "excel": excel,
         "schema": schema,
         "started_at": _now(),
         "finished_at": None,

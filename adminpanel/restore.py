@@ -42,7 +42,9 @@ from .archive import (
     ArchiveInfoError,
     ArchiveTable,
     csv_bytes_reader,
+    excel_restore,
     info_load,
+    is_text,
     table_schema,
 )
 
@@ -167,7 +169,9 @@ def _orm_insert(model, batch: list, *, add: bool, key: str) -> int:
     return len(batch)
 
 
-def _load_file(table, spool, *, key: str, add: bool = False) -> tuple[int, int]:
+def _load_file(
+    table, spool, *, key: str, add: bool = False, excel: bool = False
+) -> tuple[int, int]:
     """The ORM path (SQLite): decode each cell and insert. (read, added)."""
     model = table.model
     _check_header(table, spool, key=key)
@@ -180,7 +184,9 @@ def _load_file(table, spool, *, key: str, add: bool = False) -> tuple[int, int]:
     for line, values in enumerate(rows, start=2):
         try:
             data = {
-                f.attname: decode_value(f, v)
+                f.attname: decode_value(
+                    f, excel_restore(v) if excel and is_text(f) else v
+                )
                 for f, v in zip(fields, values, strict=True)
             }
         except ValueError as exc:
@@ -260,6 +266,19 @@ def _copy_file(cursor, table, spool, *, key: str, staging: str) -> int:
         return raw.rowcount
     except connection.Database.Error as exc:
         raise RestoreError(f"{key}: {str(exc).strip()}") from None
+
+
+def _excel_restore_staged(cursor, table, *, staging: str) -> None:
+    """Take off the apostrophes an Excel archive put before text cells."""
+    qn = connection.ops.quote_name
+    for f in table.fields():
+        if is_text(f):
+            column = qn(f.column)
+            cursor.execute(
+                f"UPDATE {staging} SET {column} = substr({column}, 2) "
+                f"WHERE {column} LIKE %s",
+                ["'%"],
+            )
 
 
 def _insert_staged(cursor, table, *, staging: str, key: str, add: bool) -> int:
@@ -343,7 +362,7 @@ def _files_in_window(entry: dict, since: dt.date, until: dt.date) -> list[dict]:
 
 
 def _table_load(
-    *, table: ArchiveTable, spools: list[tuple[str, object]], add: bool
+    *, table: ArchiveTable, spools: list[tuple[str, object]], add: bool, excel: bool
 ) -> TableRestore:
     """Load one table's verified files; raises RestoreError on any problem."""
     tresult = TableRestore(name=table.name, files=len(spools))
@@ -354,13 +373,15 @@ def _table_load(
                 tresult.rows_read += _copy_file(
                     cursor, table, spool, key=key, staging=staging
                 )
+            if excel:
+                _excel_restore_staged(cursor, table, staging=staging)
             tresult.rows_added = _insert_staged(
                 cursor, table, staging=staging, key=table.name, add=add
             )
     else:
         with _keep_timestamps(table.model):
             for key, spool in spools:
-                read, added = _load_file(table, spool, key=key, add=add)
+                read, added = _load_file(table, spool, key=key, add=add, excel=excel)
                 tresult.rows_read += read
                 tresult.rows_added += added
     tresult.rows_present = tresult.rows_read - tresult.rows_added
@@ -494,7 +515,12 @@ def restore_run(
                     # Archived datetimes are naive UTC.
                     cursor.execute("SET LOCAL TIME ZONE 'UTC'")
             for table, entry in chosen:
-                tresult = _table_load(table=table, spools=spools[table.name], add=add)
+                tresult = _table_load(
+                    table=table,
+                    spools=spools[table.name],
+                    add=add,
+                    excel=bool(entry.get("excel")),
+                )
                 tresult.files_outside_window = len(entry.get("files", {})) - len(
                     spools[table.name]
                 )

@@ -312,6 +312,23 @@ def test_an_excel_archive_with_a_bom_restores_the_same_rows(s3, shop_data):
     assert Order.objects.get(created_at=at(0)).full_name == "Zoë Ünïcode"
 
 
+def test_excel_archives_neutralise_formula_cells_and_restore_them(s3, shop_data):
+    client, _ = s3
+    Order.objects.filter(created_at=at(0)).update(
+        full_name='=HYPERLINK("http://evil.example")', city="'quoted", phone="-3"
+    )
+    archive_run(excel=True)
+    key = f"archive/orders/dt={at(0).date()}/part.csv"
+    body = client.get_object(Bucket="test-archive", Key=key)["Body"].read().decode()
+    assert "'=HYPERLINK(" in body and "''quoted" in body and ",'-3," in body
+    assert ",=" not in body
+    wipe()
+    restore_run(since=at(0).date(), until=at(0).date())
+    order = Order.objects.get()
+    assert order.full_name == '=HYPERLINK("http://evil.example")'
+    assert (order.city, order.phone) == ("'quoted", "-3")
+
+
 def test_a_bad_value_in_a_checksummed_file_stops_its_table_naming_the_line(
     s3, shop_data
 ):
