@@ -81,5 +81,21 @@ def catalogue_page(
         store.set(full_key, body, timeout=settings.SHOP_CACHE_SECONDS)
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, get_token(request))
-    account = render_to_string("includes/_header_account.html", request=request)
-    return HttpResponse(body.replace(HEADER_ACCOUNT_MARKER, account, 1))
+    return HttpResponse(
+        body.replace(HEADER_ACCOUNT_MARKER, _header_account(request, version), 1)
+    )
+
+
+def _header_account(request, version: int) -> str:
+    """The visitor's account links and cart count, for the header."""
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return render_to_string("includes/_header_account.html", request=request)
+    # Without a session the visitor is anonymous with an empty cart: the same
+    # for all of them, so it is rendered once (saves ~10% of a cached page).
+    key = f"page:{version}:header-account:anonymous"
+    store = caches["catalogue"]
+    account = store.get(key)
+    if account is None:
+        account = render_to_string("includes/_header_account.html", request=request)
+        store.set(key, account, timeout=settings.SHOP_CACHE_SECONDS)
+    return account
