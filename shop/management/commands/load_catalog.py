@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shop.catalogue_import import FORMATS, CatalogFileError, catalog_load
+from shop.catalogue_import import FORMATS, CatalogFileError, LoadResult, catalog_load
 
 MAX_ERRORS_SHOWN = 200
 
@@ -72,11 +72,8 @@ class Command(BaseCommand):
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"{path}: no such file")
-        show_bar = (
-            not no_progress
-            and verbosity >= 1
-            and file.stat().st_size > 1 << 20
-            and (self.stderr.isatty() or verbosity >= 2)
+        show_bar = self._bar_wanted(
+            file=file, verbosity=verbosity, no_progress=no_progress
         )
         try:
             result = catalog_load(
@@ -94,7 +91,23 @@ class Command(BaseCommand):
         finally:
             if show_bar:
                 self.stderr.write("")
+        self._errors_report(path=path, result=result, skip_invalid=skip_invalid)
+        if verbosity >= 1:
+            self._summary_write(result=result, dry_run=dry_run)
 
+    def _bar_wanted(self, *, file: Path, verbosity: int, no_progress: bool) -> bool:
+        """A bar only for a large file, and only where someone watches."""
+        return (
+            not no_progress
+            and verbosity >= 1
+            and file.stat().st_size > 1 << 20
+            and (self.stderr.isatty() or verbosity >= 2)
+        )
+
+    def _errors_report(
+        self, *, path: str, result: LoadResult, skip_invalid: bool
+    ) -> None:
+        """List the invalid rows; raise unless they were to be skipped."""
         if result.error_count:
             shown = result.errors[:MAX_ERRORS_SHOWN]
             for error in shown:
@@ -110,9 +123,8 @@ class Command(BaseCommand):
                 )
         for error in result.image_errors[:MAX_ERRORS_SHOWN]:
             self.stderr.write(f"{path}: image kept as a URL only: {error}")
-        if verbosity < 1:
-            return
-        verb = "would be" if dry_run else "were"
+
+    def _summary_write(self, *, result: LoadResult, dry_run: bool) -> None:
         summary = (
             f"{result.format}: {result.rows} variant rows read. Products: "
             f"{result.products_created} created, {result.products_updated} updated, "
@@ -133,14 +145,14 @@ class Command(BaseCommand):
                     "Nothing to change: the catalogue already matches the file."
                 )
             )
-        else:
+        elif dry_run:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Changes {verb} written."
-                    if not dry_run
-                    else "Dry run: the changes above would be written; nothing was."
+                    "Dry run: the changes above would be written; nothing was."
                 )
             )
+        else:
+            self.stdout.write(self.style.SUCCESS("Changes were written."))
 
     def _bar(self, done: int, total: int) -> None:
         width = 40
