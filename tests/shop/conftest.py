@@ -9,8 +9,11 @@ import pytest
 import requests
 import stripe
 
+from shop import services
+from shop.models import Cart
 from shop.stripe_gateway import stripe_client
 from shop.stripe_local import localstripe_running
+from tests.factories import checkout_details
 
 WEBHOOK_SECRET = "whsec_test_secret"
 
@@ -34,6 +37,18 @@ def stripe_settings(settings, localstripe_url):
         "shop.stripe_gateway.StripeProvider",
     ]
     return settings
+
+
+def card_order(variants: dict, *, token: str):
+    """A card order of {variant: quantity}, placed from a cart of its own."""
+    cart = Cart.objects.create(session_key=token[-32:])
+    for variant, quantity in variants.items():
+        services.cart_add(cart=cart, variant=variant, quantity=quantity)
+    return services.order_place(
+        cart=cart,
+        details=checkout_details(payment_method="stripe"),
+        checkout_token=token,
+    )
 
 
 def card_pay(reference: str, *, number: str = "4242424242424242") -> dict:

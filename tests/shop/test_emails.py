@@ -1,5 +1,6 @@
 """Order emails: rendered for each event, sent by the task worker, retried."""
 
+from dataclasses import asdict
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from shop.emails import SUBJECTS, order_email_message
 from shop.models import Order, Refund
-from tests.factories import OrderFactory, OrderLineFactory
+from tests.factories import OrderFactory, OrderLineFactory, checkout_details
 from tests.shop.mailers import FlakyBackend
 
 
@@ -76,14 +77,7 @@ def test_a_failed_send_is_retried_by_the_worker_and_never_blocks_checkout(
     response = client.post(
         reverse("shop:checkout"),
         {
-            "email": "retry@example.com",
-            "full_name": "Rae Retry",
-            "address_line1": "1 High Street",
-            "city": "Leeds",
-            "postcode": "LS1 4AP",
-            "country": "GB",
-            "shipping_method": "standard",
-            "payment_method": "cod",
+            **asdict(checkout_details(email="retry@example.com")),
             "checkout_token": "mail-retry-" + "x" * 20,
         },
     )

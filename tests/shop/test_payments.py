@@ -8,10 +8,10 @@ from django.core import mail
 from django.utils import timezone
 
 from shop import services
-from shop.models import Cart, Order, Product, ProductVariant, Refund
+from shop.models import Order, Product, ProductVariant, Refund
 from shop.money import money_from_minor, money_to_minor
-from tests.factories import OrderFactory, VariantFactory, checkout_details
-from tests.shop.conftest import card_pay, intent_of
+from tests.factories import OrderFactory, VariantFactory
+from tests.shop.conftest import card_order, card_pay, intent_of
 
 pytestmark = pytest.mark.usefixtures("stripe_settings")
 
@@ -19,13 +19,7 @@ DECLINED = "4000000000000341"
 
 
 def place(variant, *, quantity=2, token="card-token-0000000001"):
-    cart = Cart.objects.create(session_key=token[-32:])
-    services.cart_add(cart=cart, variant=variant, quantity=quantity)
-    return services.order_place(
-        cart=cart,
-        details=checkout_details(payment_method="stripe"),
-        checkout_token=token,
-    )
+    return card_order({variant: quantity}, token=token)
 
 
 def stock(variant) -> int:

@@ -8,9 +8,9 @@ from django.core import mail
 from django.urls import reverse
 
 from shop import services
-from shop.models import Cart, Order, ProductVariant
-from tests.factories import ProductFactory, VariantFactory, checkout_details
-from tests.shop.conftest import card_pay
+from shop.models import Order, ProductVariant
+from tests.factories import ProductFactory, VariantFactory
+from tests.shop.conftest import card_order, card_pay
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 
@@ -20,14 +20,7 @@ def paid_order():
     """A paid card order of 2 scarves (£20) and 1 hat (£15), plus £4.95."""
     scarf = VariantFactory(stock=5, price=Decimal("20.00"))
     hat = VariantFactory(product=ProductFactory(), stock=5, price=Decimal("15.00"))
-    cart = Cart.objects.create(session_key="f" * 32)
-    services.cart_add(cart=cart, variant=scarf, quantity=2)
-    services.cart_add(cart=cart, variant=hat, quantity=1)
-    order = services.order_place(
-        cart=cart,
-        details=checkout_details(payment_method="stripe"),
-        checkout_token="refund-token-0000001",
-    )
+    order = card_order({scarf: 2, hat: 1}, token="refund-token-0000001")
     session = services.order_payment_start(order=order)
     card_pay(session.reference)
     order = services.order_payment_sync(order=order)

@@ -6,9 +6,15 @@ import pytest
 from django.urls import reverse
 
 from shop import services
-from shop.models import Cart, Order, PaymentEvent, ProductVariant
-from tests.factories import VariantFactory, checkout_details
-from tests.shop.conftest import card_pay, event_payload, intent_of, signed
+from shop.models import Order, PaymentEvent, ProductVariant
+from tests.factories import VariantFactory
+from tests.shop.conftest import (
+    card_order,
+    card_pay,
+    event_payload,
+    intent_of,
+    signed,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 
@@ -19,13 +25,7 @@ URL = "/payments/stripe/webhook/"
 def paid_intent(localstripe_url):
     """A card order whose PaymentIntent succeeded at localstripe."""
     variant = VariantFactory(stock=5)
-    cart = Cart.objects.create(session_key="w" * 32)
-    services.cart_add(cart=cart, variant=variant, quantity=2)
-    order = services.order_place(
-        cart=cart,
-        details=checkout_details(payment_method="stripe"),
-        checkout_token="webhook-token-000001",
-    )
+    order = card_order({variant: 2}, token="webhook-token-000001")
     session = services.order_payment_start(order=order)
     card_pay(session.reference)
     return order, variant, intent_of(localstripe_url, session.reference)
@@ -169,14 +169,7 @@ def test_a_failure_heard_first_then_the_success_takes_the_stock_again(
 
 
 def test_the_return_page_never_trusts_the_query_string(client, localstripe_url):
-    variant = VariantFactory(stock=5)
-    cart = Cart.objects.create(session_key="r" * 32)
-    services.cart_add(cart=cart, variant=variant, quantity=1)
-    order = services.order_place(
-        cart=cart,
-        details=checkout_details(payment_method="stripe"),
-        checkout_token="return-token-0000001",
-    )
+    order = card_order({VariantFactory(stock=5): 1}, token="return-token-0000001")
     services.order_payment_start(order=order)
     session = client.session
     session["orders_granted"] = [order.number]
