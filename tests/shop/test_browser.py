@@ -13,7 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
+from django.test import Client
 from PIL import Image, ImageDraw
 
 from shop.models import Order, ProductVariant
@@ -22,6 +24,7 @@ from tests.factories import (
     CategoryFactory,
     ImageFactory,
     ProductFactory,
+    UserFactory,
     VariantFactory,
 )
 
@@ -31,6 +34,9 @@ SHOTS = Path("/tmp/shots")
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+LONG_EMAIL = "grace.with.a.remarkably.long.address@northwind-goods-example.co.uk"
+# How far the page is wider than the viewport (0 when nothing overflows).
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 
 def _photo(colour: str, accent: str) -> ContentFile:
@@ -74,21 +80,24 @@ def catalogue():
     VariantFactory(
         product=jacket,
         sku="JKT-S",
-        options={"size": "S"},
+        options={"Colour": "Olive", "Size": "S"},
+        option_order=["Colour", "Size"],
         price=Decimal("120.00"),
         stock=0,
     )
     VariantFactory(
         product=jacket,
         sku="JKT-M",
-        options={"size": "M"},
+        options={"Colour": "Olive", "Size": "M"},
+        option_order=["Colour", "Size"],
         price=Decimal("120.00"),
         stock=5,
     )
     large = VariantFactory(
         product=jacket,
         sku="JKT-L",
-        options={"size": "L"},
+        options={"Colour": "Navy", "Size": "L"},
+        option_order=["Colour", "Size"],
         price=Decimal("110.00"),
         compare_at_price=Decimal("140.00"),
         stock=3,
@@ -145,8 +154,13 @@ def test_guest_buys_a_jacket_from_home_to_confirmation(
         page.on("response", on_response)
 
         def shoot(name):
+            # Nothing on the page is wider than the phone.
+            assert page.evaluate(OVERFLOW) <= 0, f"{name} overflows a phone"
             page.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
             page.set_viewport_size(LAPTOP)
+            # On a laptop, the categories are a row in the header.
+            expect(page.locator(".category-row")).to_be_visible()
+            expect(page.locator(".category-menu")).to_be_hidden()
             page.screenshot(path=SHOTS / f"{name}-laptop.png", full_page=True)
             page.set_viewport_size(PHONE)
 
@@ -158,20 +172,52 @@ def test_guest_buys_a_jacket_from_home_to_confirmation(
         expect(skip).to_be_in_viewport()
         expect(page.get_by_role("heading", name="Featured")).to_be_visible()
         home_bytes = sum(transferred.values())
+        # The consent banner is seen on arrival, fixed to the viewport's foot
+        # rather than pushing the page down.
+        banner = page.locator("[data-consent-banner]")
+        expect(banner).to_be_in_viewport()
+        assert banner.evaluate("b => getComputedStyle(b).position") == "fixed"
         shoot("1-home")
 
-        page.get_by_role("link", name="Clothing").first.click()
+        # On a phone, the categories are a menu in the header.
+        page.locator(".category-menu summary").click()
+        page.locator(".category-menu-list").get_by_role("link", name="Clothing").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Clothing")
         expect(page.get_by_text("4 products")).to_be_visible()
         shoot("2-category")
 
+        # Filters send no empty parameters, and show as removable chips.
+        page.get_by_label("Minimum price").fill("50")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url(re.compile(r"min_price=50"))
+        assert re.search(r"=(&|$)", urlsplit(page.url).query) is None, page.url
+        expect(page.get_by_text("3 products")).to_be_visible()
+        page.get_by_role("link", name="Remove filter: From £50.00").click()
+        expect(page.get_by_text("4 products")).to_be_visible()
+        assert "min_price" not in page.url
+
         page.get_by_role("link", name="Waxed Cotton Jacket").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Waxed Cotton Jacket")
-        expect(page.get_by_role("radio", name="S")).to_be_disabled()
-        page.get_by_role("radio", name=re.compile(r"^L ")).check()
+        # One control per option; the first variant in stock is chosen, and
+        # a sold-out or missing combination is marked.
+        picker = page.locator("[data-option-picker]")
+        expect(picker).to_be_visible()
+        expect(page.locator("[data-variant-list]")).to_be_hidden()
+        expect(picker.locator('input[value="Olive"]')).to_be_checked()
+        expect(picker.locator('input[value="M"]')).to_be_checked()
+        expect(picker.locator('.option-value:has(input[value="S"])')).to_have_class(
+            re.compile("is-unavailable")
+        )
+        picker.locator('input[value="Navy"]').check()
+        expect(page.locator("[data-show-stock]")).to_have_text(
+            "Not available in this combination"
+        )
+        expect(page.get_by_role("button", name="Add to cart")).to_be_disabled()
+        picker.locator('input[value="L"]').check()
         expect(page.locator("[data-show-price]")).to_have_text("£110.00")
         expect(page.locator("[data-show-compare]")).to_contain_text("£140.00")
         expect(page.locator("[data-show-stock]")).to_have_text("Only 3 left")
+        expect(page.get_by_role("button", name="Add to cart")).to_be_enabled()
         page.get_by_label("Quantity").fill("2")
         shoot("3-product")
 
@@ -198,6 +244,48 @@ def test_guest_buys_a_jacket_from_home_to_confirmation(
         expect(banner).to_be_visible()
         number = page.locator(".banner-success .order-number").inner_text()
         shoot("6-confirmation")
+
+        # Signed in (the session of a user with a long email), the order
+        # history lists the order with its units and total.
+        shopper = UserFactory(email=LONG_EMAIL, name="Grace Guest")
+        Order.objects.filter(number=number).update(user=shopper)
+        signed_in = Client()
+        signed_in.force_login(shopper)
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": signed_in.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        page.goto(live_server.url + "/accounts/orders/")
+        card = page.locator(".order-card", has_text=number)
+        expect(card).to_be_visible()
+        expect(card.locator(".order-card-facts")).to_contain_text("2")
+        expect(card.locator(".order-card-total")).to_have_text("£229.95")
+        # The signed-in header stays one compact row on a phone.
+        brand = page.locator(".brand").bounding_box()
+        account = page.locator(".account-link").bounding_box()
+        assert abs(brand["y"] - account["y"]) < 12
+        # Every account tab shows without scrolling the row.
+        tabs = page.locator(".tabs")
+        assert tabs.evaluate("t => t.scrollWidth - t.clientWidth") <= 0
+        shoot("7-orders")
+        page.goto(live_server.url + "/accounts/")
+        expect(page.get_by_text(LONG_EMAIL)).to_be_visible()
+        shoot("8-account")
+        page.goto(live_server.url + "/no-such-page/")
+        expect(
+            page.get_by_role("heading", name="We can’t find that page")
+        ).to_be_visible()
+        shoot("9-not-found")
+        # The browser reports the 404 status itself; nothing else is wrong.
+        problems.remove(
+            "console error: Failed to load resource: the server responded "
+            "with a status of 404 (Not Found)"
+        )
 
         browser.close()
 
