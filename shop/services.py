@@ -349,21 +349,22 @@ def order_place(
     return order
 
 
-@transaction.atomic
-def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
-    # Lock the cart before reading its lines: a second checkout of the same
-    # cart (another tab, another token) waits here and then finds it empty.
-    _cart_lock(cart)
-    lines = list(cart.lines.all())
-    if not lines:
-        raise CheckoutError(["Your cart is empty."])
-    quantities = {line.variant_id: line.quantity for line in lines}
-    variants = list(
+def _variants_lock(*, variant_ids: list[int]) -> list[ProductVariant]:
+    """Lock the variants' rows in id order, so concurrent checkouts cannot deadlock."""
+    return list(
         ProductVariant.objects.select_for_update(of=("self",))
         .select_related("product")
-        .filter(pk__in=sorted(quantities))
+        .filter(pk__in=sorted(variant_ids))
         .order_by("pk")
     )
+
+
+def _checkout_problems(
+    *,
+    variants: list[ProductVariant],
+    quantities: dict[int, int],
+    shipping_method: str,
+) -> list[str]:
     problems = []
     for variant in variants:
         try:
@@ -372,21 +373,24 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
             problems.append(str(exc))
     if len(variants) != len(quantities):
         problems.append("An item in your cart is no longer sold.")
-    if details.shipping_method not in settings.SHOP_SHIPPING_METHODS:
+    if shipping_method not in settings.SHOP_SHIPPING_METHODS:
         problems.append("Choose a shipping method.")
-    if problems:
-        raise CheckoutError(problems)
+    return problems
 
-    try:
-        provider = payment_provider(details.payment_method)
-    except KeyError:
-        raise CheckoutError(["Choose a way to pay."]) from None
 
+def _order_create(
+    *,
+    details: CheckoutDetails,
+    variants: list[ProductVariant],
+    quantities: dict[int, int],
+    hold: bool,
+    checkout_token: str,
+    user,
+    session_key: str,
+) -> Order:
     subtotal = sum((v.price * quantities[v.pk] for v in variants), Decimal("0"))
     shipping = shipping_cost(details.shipping_method)
-    # A card order holds its stock, not sells it, until the payment succeeds.
-    hold = provider.holds_stock
-    order = Order.objects.create(
+    return Order.objects.create(
         number=_order_number(),
         user=user if user is not None and user.is_authenticated else None,
         session_key=session_key or "",
@@ -411,6 +415,42 @@ def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
             if hold
             else None
         ),
+    )
+
+
+@transaction.atomic
+def _order_place(*, cart, details, checkout_token, user, session_key) -> Order:
+    # Lock the cart before reading its lines: a second checkout of the same
+    # cart (another tab, another token) waits here and then finds it empty.
+    _cart_lock(cart)
+    lines = list(cart.lines.all())
+    if not lines:
+        raise CheckoutError(["Your cart is empty."])
+    quantities = {line.variant_id: line.quantity for line in lines}
+    variants = _variants_lock(variant_ids=list(quantities))
+    problems = _checkout_problems(
+        variants=variants,
+        quantities=quantities,
+        shipping_method=details.shipping_method,
+    )
+    if problems:
+        raise CheckoutError(problems)
+
+    try:
+        provider = payment_provider(details.payment_method)
+    except KeyError:
+        raise CheckoutError(["Choose a way to pay."]) from None
+
+    # A card order holds its stock, not sells it, until the payment succeeds.
+    hold = provider.holds_stock
+    order = _order_create(
+        details=details,
+        variants=variants,
+        quantities=quantities,
+        hold=hold,
+        checkout_token=checkout_token,
+        user=user,
+        session_key=session_key,
     )
     _order_status_record(order=order)
     OrderLine.objects.bulk_create(
