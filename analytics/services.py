@@ -26,7 +26,7 @@ import string
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -47,6 +47,8 @@ from .context import RequestFacts, context_current
 from .models import Event
 from .sessions import sessions_assign
 from .sinks import BLANK_ROW, COLUMNS, S3Sink
+from .spill import spill_read, spill_write
+from .totals import totals_add, totals_read
 from .useragent import useragent_parse
 
 # What other apps use: the recording API, and the counters /healthz shows.
@@ -127,24 +129,60 @@ class TrackedEvent:
 
 
 class SinkState:
-    """One sink with its own retry queue and counters."""
+    """
+    One sink with its own bounded queue, worker thread and counters, so one
+    sink's trouble (a hung Firehose) never delays another's writes.
+    """
 
-    def __init__(self, sink):
+    def __init__(self, sink, *, max_events: int):
         self.sink = sink
-        self.retry: deque = deque()
+        self.max_events = max_events
+        # Prepared rows waiting for this sink, oldest first; failed writes
+        # go back to the front.
+        self.queue: deque = deque()
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
         self.rejected = 0
         self.written = 0
         self.errors = 0
-        self.dropped = 0
+        self.dropped: Counter = Counter()
         self.last_error = ""
+        self.failing = False
 
     @property
     def name(self) -> str:
         return type(self.sink).__name__
 
+    @property
+    def retry(self) -> deque:
+        return self.queue
+
+    def put(self, rows: list[dict], *, front: bool = False) -> None:
+        """Queue `rows`, keeping the newest up to the bound (drops counted)."""
+        with self.lock:
+            if front:
+                self.queue.extendleft(reversed(rows))
+            else:
+                self.queue.extend(rows)
+            overflow = len(self.queue) - self.max_events
+            for _ in range(max(0, overflow)):
+                self.queue.popleft()
+            if overflow > 0:
+                self.dropped["queue_full"] += overflow
+
+    def take(self) -> list[dict]:
+        with self.lock:
+            rows = list(self.queue)
+            self.queue.clear()
+        return rows
+
 
 class Recorder:
-    """A bounded buffer with a background flusher; one per process."""
+    """
+    A bounded intake buffer, a dispatcher thread that prepares its events,
+    and one worker thread per sink; one recorder per process.
+    """
 
     def __init__(
         self,
@@ -155,29 +193,41 @@ class Recorder:
         batch_size: int | None = None,
         background: bool | None = None,
     ):
-        self._sinks = [SinkState(s) for s in sinks] if sinks is not None else None
         self.max_events = max_events or settings.ANALYTICS_BUFFER_SIZE
         self.interval = interval or settings.ANALYTICS_FLUSH_INTERVAL
         self.batch_size = batch_size or settings.ANALYTICS_BATCH_SIZE
         self.background = (
             settings.ANALYTICS_BACKGROUND_FLUSH if background is None else background
         )
+        self._sinks = (
+            [SinkState(s, max_events=self.max_events) for s in sinks]
+            if sinks is not None
+            else None
+        )
         self.buffer: deque = deque()
         self.recorded = 0
-        self.dropped = 0
+        # Events lost before reaching any sink, by reason.
+        self.drops: Counter = Counter()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = None
+        self._restored = False
+        # Counts already added to the shop's totals (see totals.py).
+        self._published: Counter = Counter()
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.drops.values())
 
     # -- the request path: no I/O, no exceptions ------------------------------
     def add(self, event: TrackedEvent) -> None:
         with self._lock:
             if len(self.buffer) >= self.max_events:
                 self.buffer.popleft()
-                self.dropped += 1
+                self.drops["buffer_full"] += 1
             self.buffer.append(event)
             self.recorded += 1
             size = len(self.buffer)
@@ -189,7 +239,7 @@ class Recorder:
 
     def _start(self) -> None:
         # Lazily, and again after a fork (gunicorn workers): threads do not
-        # survive fork, and each worker needs its own flusher.
+        # survive fork, and each worker needs its own.
         with self._lock:
             if self._pid is not None:
                 return
@@ -202,15 +252,26 @@ class Recorder:
                 target=self._run, name="analytics-flusher", daemon=True
             )
             self._thread.start()
+            for state in self.sinks:
+                state.thread = threading.Thread(
+                    target=self._sink_run,
+                    args=(state,),
+                    name=f"analytics-sink-{state.name}",
+                    daemon=True,
+                )
+                state.thread.start()
             atexit.register(self.shutdown)
 
     def _after_fork(self) -> None:
-        # In a forked child only the forking thread lives on: no flusher,
+        # In a forked child only the forking thread lives on: no threads,
         # and locks another thread may have held at the fork. The parent
         # still holds (and will write) the events buffered so far.
         self.buffer.clear()
         for state in self._sinks or ():
-            state.retry.clear()
+            state.queue.clear()
+            state.lock = threading.Lock()
+            state.wake = threading.Event()
+            state.thread = None
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -230,71 +291,115 @@ class Recorder:
             self._wake.wait(self.interval)
             self._wake.clear()
             try:
-                self.flush()
-            except Exception:  # pragma: no cover - flush already guards
-                logger.exception("analytics flusher failed")
+                self._dispatch()
+            except Exception:  # pragma: no cover - dispatch already guards
+                logger.exception("analytics dispatcher failed")
             finally:
                 connections_release()
+            for state in self.sinks:
+                state.wake.set()
+
+    def _sink_run(self, state: SinkState) -> None:
+        backoff = self.interval
+        while not self._stop.is_set():
+            state.wake.wait(backoff if state.failing else self.interval)
+            state.wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._drain(state)
+            finally:
+                connections_release()
+            backoff = min(backoff * 2, 60.0) if state.failing else self.interval
+            self._publish()
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop the flusher and write what is left (called at exit)."""
+        """
+        Stop the threads and write what is left (called at exit). What a
+        sink cannot take now is spilled to ANALYTICS_SPILL_DIR, and written
+        by the next process to start.
+        """
         self._stop.set()
         self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        current = threading.current_thread()
+        for thread in [self._thread, *(s.thread for s in self._sinks or ())]:
+            if thread is not None and thread is not current:
+                thread.join(timeout)
         try:
-            self.flush()
+            with self._flush_lock:
+                self._dispatch()
+                for state in self.sinks:
+                    if not state.failing:  # a failing one is not waited on
+                        self._drain(state)
+                spill_write(rows={s.name: s.take() for s in self.sinks})
+                self._publish()
         finally:
             connections.close_all()
 
-    # -- the flusher ----------------------------------------------------------
+    # -- dispatching and writing ----------------------------------------------
     @property
     def sinks(self) -> list[SinkState]:
         if self._sinks is None:
             self._sinks = [
-                SinkState(import_string(p)()) for p in settings.ANALYTICS_SINKS
+                SinkState(import_string(p)(), max_events=self.max_events)
+                for p in settings.ANALYTICS_SINKS
             ]
         return self._sinks
 
-    def flush(self) -> int:
-        """Hand everything buffered to every sink; return events taken."""
-        with self._flush_lock:
-            with self._lock:
-                batch = list(self.buffer)
-                self.buffer.clear()
-            if batch:
-                try:
-                    batch = events_prepare(batch)
-                except Exception:
-                    logger.exception(
-                        "analytics: could not prepare %d events", len(batch)
-                    )
-                    batch = []
-            for state in self.sinks:
-                pending = [*state.retry, *batch]
-                state.retry.clear()
-                if not pending:
-                    continue
-                try:
-                    self._write(state, pending)
-                    state.written += len(pending)
-                except Exception as exc:
-                    failed = getattr(exc, "failed", None)
-                    failed = pending if failed is None else failed
-                    state.written += len(pending) - len(failed)
-                    state.errors += 1
-                    state.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
-                    logger.warning(
-                        "analytics sink %s failed (%d events kept for retry): %s",
-                        state.name,
-                        min(len(failed), self.max_events),
-                        state.last_error,
-                    )
-                    # Keep the newest events up to the bound.
-                    overflow = max(0, len(failed) - self.max_events)
-                    state.dropped += overflow
-                    state.retry.extend(failed[overflow:])
+    def _dispatch(self) -> int:
+        """Prepare what is buffered and queue it for every sink."""
+        if not self._restored:
+            self._restored = True
+            for name, rows in spill_read().items():
+                for state in self.sinks:
+                    if state.name == name:
+                        state.put(rows, front=True)
+        with self._lock:
+            batch = list(self.buffer)
+            self.buffer.clear()
+        if not batch:
+            return 0
+        try:
+            rows = events_prepare(batch, drops=self.drops)
+        except Exception:
+            logger.exception("analytics: could not prepare %d events", len(batch))
+            self.drops["invalid"] += len(batch)
             return len(batch)
+        for state in self.sinks:
+            state.put(rows)
+        return len(batch)
+
+    def flush(self) -> int:
+        """Hand everything buffered to every sink, in this thread."""
+        with self._flush_lock:
+            taken = self._dispatch()
+            for state in self.sinks:
+                self._drain(state)
+            self._publish()
+            return taken
+
+    def _drain(self, state: SinkState) -> None:
+        pending = state.take()
+        if not pending:
+            return
+        try:
+            self._write(state, pending)
+            state.written += len(pending)
+            state.failing = False
+        except Exception as exc:
+            failed = getattr(exc, "failed", None)
+            failed = pending if failed is None else failed
+            state.written += len(pending) - len(failed)
+            state.errors += 1
+            state.failing = True
+            state.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
+            logger.warning(
+                "analytics sink %s failed (%d events kept for retry): %s",
+                state.name,
+                min(len(failed), self.max_events),
+                state.last_error,
+            )
+            state.put(failed, front=True)
 
     def _write(self, state: "SinkState", events: list[dict]) -> None:
         """
@@ -309,7 +414,7 @@ class Recorder:
         except REFUSED_DATA as exc:
             if len(events) == 1:
                 state.rejected += 1
-                state.dropped += 1
+                state.dropped["refused"] += 1
                 state.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
                 logger.warning(
                     "analytics sink %s refused an event: %s", state.name, exc
@@ -318,19 +423,46 @@ class Recorder:
             middle = len(events) // 2
             self._write(state, events[:middle])
             self._write(state, events[middle:])
+        oversize = getattr(state.sink, "oversize", 0)
+        if oversize:
+            state.sink.oversize = 0
+            state.dropped["oversize"] += oversize
+
+    def counts(self) -> Counter:
+        """Cumulative counts of this process, as totals.py adds them up."""
+        counts = Counter(recorded=self.recorded, errors=_errors)
+        for reason, n in self.drops.items():
+            counts[f"dropped:{reason}"] = n
+        for state in self.sinks:
+            counts[f"{state.name}:written"] = state.written
+            counts[f"{state.name}:errors"] = state.errors
+            for reason, n in state.dropped.items():
+                counts[f"{state.name}:dropped:{reason}"] = n
+        return counts
+
+    def _publish(self) -> None:
+        """Add what this process counted since last time to the shop's totals."""
+        counts = self.counts()
+        delta = counts - self._published
+        if delta and totals_add(delta):
+            self._published = counts
 
     def stats(self) -> dict:
+        sink_drops = sum(sum(s.dropped.values()) for s in self.sinks)
         return {
             "recorded": self.recorded,
             "buffered": len(self.buffer),
-            "dropped": self.dropped + sum(s.dropped for s in self.sinks),
+            "dropped": self.dropped + sink_drops,
+            "dropped_by_reason": dict(
+                sum((s.dropped for s in self.sinks), Counter(self.drops))
+            ),
             "errors": sum(s.errors for s in self.sinks),
             "sinks": {
                 s.name: {
                     "written": s.written,
                     "errors": s.errors,
-                    "dropped": s.dropped,
-                    "retrying": len(s.retry),
+                    "dropped": sum(s.dropped.values()),
+                    "retrying": len(s.queue),
                     "rejected": s.rejected,
                     "last_error": s.last_error,
                 }
@@ -460,6 +592,8 @@ def analytics_health(*, details: bool = True) -> dict:
     if not details:
         for sink in stats["sinks"].values():
             sink.pop("last_error", None)
+    # The shop's totals across every process; None while Redis is away.
+    stats["totals"] = totals_read()
     return stats
 
 
@@ -591,19 +725,27 @@ def _event_prepare(event: TrackedEvent, sessions: dict) -> dict:
         except (InvalidOperation, ValueError):
             row["value"] = None
     event_id = row["event_id"]
-    if event_id is not None:  # the client's own: canonical text, or refused
-        row["event_id"] = str(
-            event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id))
-        )
+    if event_id is not None:  # the client's own: canonical text, or a new one
+        try:
+            row["event_id"] = str(
+                event_id
+                if isinstance(event_id, uuid.UUID)
+                else uuid.UUID(str(event_id))
+            )
+        except ValueError:
+            row["event_id"] = None
     row["is_bot"] = bool(row["is_bot"])
     return row
 
 
-def events_prepare(events: list[TrackedEvent]) -> list[dict]:
+def events_prepare(
+    events: list[TrackedEvent], *, drops: Counter | None = None
+) -> list[dict]:
     """
     Turn tracked events into rows for the sinks, one dict of every Event
     column an event: parse user agents, bound sizes and assign cookieless
-    sessions.
+    sessions. An event that cannot be prepared is counted in `drops`
+    ("invalid").
     """
     prepared, sessions = [], {}
     for event in events:
@@ -611,6 +753,8 @@ def events_prepare(events: list[TrackedEvent]) -> list[dict]:
             prepared.append(_event_prepare(event, sessions))
         except Exception:
             logger.exception("analytics: dropped a malformed event")
+            if drops is not None:
+                drops["invalid"] += 1
     unnamed = [e for e in prepared if e["event_id"] is None]
     for event, event_id in zip(unnamed, event_ids(len(unnamed)), strict=True):
         event["event_id"] = event_id

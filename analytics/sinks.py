@@ -365,6 +365,9 @@ class FirehoseSink:
             settings.ANALYTICS_FIREHOSE_RETRIES if retries is None else retries
         )
         self._client = client
+        # Events over the record size, skipped: the recorder counts them as
+        # dropped ("oversize") and resets this.
+        self.oversize = 0
 
     @property
     def client(self):
@@ -383,6 +386,7 @@ class FirehoseSink:
                 logger.warning(
                     "analytics: dropped an event over Firehose's record size"
                 )
+                self.oversize += 1
                 continue
             if batch and (
                 len(batch) == self.MAX_RECORDS or size + len(data) > self.MAX_BYTES

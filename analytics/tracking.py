@@ -48,13 +48,24 @@ def url_scrub(url: str, *, limit: int = 500) -> str:
     if not url or "?" not in url:
         return url[:limit]
     sensitive = {p.lower() for p in settings.ANALYTICS_SENSITIVE_PARAMS}
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x/?a=b": the query cannot be read safely
+        return url.partition("?")[0][:limit]
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if k.lower() not in sensitive
     ]
     return urlunsplit(parts._replace(query=urlencode(query), fragment=""))[:limit]
+
+
+def url_host(url: str) -> str:
+    """The host of `url`; "" when it has none or cannot be parsed."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def utm_parse(query: dict) -> dict[str, str]:
@@ -78,7 +89,7 @@ def channel_classify(*, source: str, medium: str, referrer: str, host: str) -> s
         return "social"
     if medium == "organic":
         return "organic"
-    ref_host = urlsplit(referrer).hostname or "" if referrer else ""
+    ref_host = url_host(referrer) if referrer else ""
     if ref_host and ref_host != host.split(":")[0]:
         if any(engine in ref_host for engine in SEARCH_ENGINES):
             return "organic"

@@ -378,6 +378,8 @@ ANALYTICS_BATCH_SIZE = env.int("ANALYTICS_BATCH_SIZE", default=1000)
 ANALYTICS_FLUSH_INTERVAL = env.float("ANALYTICS_FLUSH_INTERVAL", default=2.0)
 ANALYTICS_BACKGROUND_FLUSH = env.bool("ANALYTICS_BACKGROUND_FLUSH", default=True)
 ANALYTICS_SINK_TIMEOUT = env.float("ANALYTICS_SINK_TIMEOUT", default=5.0)
+# Where events a sink could not take at shutdown wait for the next start.
+ANALYTICS_SPILL_DIR = env("ANALYTICS_SPILL_DIR", default=str(BASE_DIR / ".local" / "analytics-spill"))
 # Visitors who send DNT/GPC or decline consent: "hash" (daily-rotating
 # salted hash, no cookie) or "off" (not tracked at all).
 ANALYTICS_PRIVATE_MODE = env("ANALYTICS_PRIVATE_MODE", default="hash")
