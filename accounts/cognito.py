@@ -326,6 +326,10 @@ def token_verify(
         )
     except jwt.PyJWTError as exc:
         raise TokenError(f"{exc.__class__.__name__}") from exc
+    # PyJWT reads a string "exp" as a number; a real token never holds one.
+    for claim in ("exp", "iat"):
+        if type(claims[claim]) is not int:
+            raise TokenError(f"{claim} is not a number")
     if claims.get("token_use") != use:
         raise TokenError("wrong token_use")
     if use == "access" and claims.get("client_id") != config.client_id:

@@ -246,3 +246,11 @@ def test_a_slow_jwks_fetch_does_not_block_other_pools(key_server):
     token_verify(token=_forge(key_server), use="id", config=cached)
     assert time.monotonic() - started < 0.5
     slow.join()
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+def test_a_token_whose_time_claim_is_a_string_is_refused(key_server, claim):
+    value = _claims()[claim]
+    token = _forge(key_server, **{claim: str(value)})
+    with pytest.raises(TokenError, match=f"{claim} is not a number"):
+        token_verify(token=token, use="id")
