@@ -11,7 +11,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import address_default
+from accounts.services import signin_throttle
 from analytics.services import event_record
+from config.net import client_ip
 
 from . import selectors, services
 from .cache import catalogue_cached, catalogue_version, stock_version
@@ -518,6 +520,20 @@ def order_lookup(request):
     """Guests find an order by its number and the email it was placed with."""
     form = OrderLookupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # The sign-in limiter: guessing an order's email is guessing an
+        # account's (the JSON API's lookup shares it).
+        throttle = signin_throttle(
+            ip=client_ip(request), email=form.cleaned_data["email"]
+        )
+        if throttle.blocked:
+            response = render(
+                request,
+                "shop/order_lookup.html",
+                {"form": form, "throttled": True},
+                status=429,
+            )
+            response["Retry-After"] = str(throttle.retry_after)
+            return response
         order = selectors.order_lookup(
             number=form.cleaned_data["number"], email=form.cleaned_data["email"]
         )

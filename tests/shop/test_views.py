@@ -352,3 +352,16 @@ def test_order_history_lists_only_the_users_orders_in_constant_queries(
     assert all(order.number.encode() in response.content for order in mine)
     assert theirs.number.encode() not in response.content
     assert "private" in response["Cache-Control"]
+
+
+def test_order_lookup_is_rate_limited_like_sign_in(settings):
+    settings.ACCOUNTS_SIGNIN_IP_LIMIT = 5
+    guest = Client()
+    answers = [
+        guest.post(
+            reverse("shop:order_lookup"), {"number": f"NW-{i}", "email": f"{i}@x.io"}
+        )
+        for i in range(7)
+    ]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 2
+    assert int(answers[-1]["Retry-After"]) > 0
