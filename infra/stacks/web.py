@@ -193,6 +193,16 @@ class WebStack(Stack):
             memory=1024,
             role=self.jobs_role,
         )
+        # The task worker (django.tasks): order emails and the dashboard's
+        # "Run now", which runs the same jobs as run_jobs, hence its role.
+        self.worker_task = self._task(
+            "Worker",
+            family="shop-worker",
+            command=["manage", "db_worker", "--no-reload", "-v1"],
+            cpu=256,
+            memory=512,
+            role=self.jobs_role,
+        )
         self.migrate_task = self._task(
             "Migrate",
             family="shop-migrate",
@@ -211,6 +221,7 @@ class WebStack(Stack):
         )
         self._load_balancer(config, data)
         self._service(config)
+        self._worker_service()
 
         network = (
             "awsvpcConfiguration={subnets=["
@@ -223,6 +234,7 @@ class WebStack(Stack):
         CfnOutput(self, "RunTaskNetwork", value=network)
         CfnOutput(self, "LoadBalancerDns", value=self.alb.load_balancer_dns_name)
         CfnOutput(self, "ServiceName", value=self.service.service_name)
+        CfnOutput(self, "WorkerServiceName", value=self.worker_service.service_name)
 
     def _role(
         self,
@@ -552,4 +564,25 @@ class WebStack(Stack):
             target_group=self.target_group,
             scale_in_cooldown=Duration.minutes(5),
             scale_out_cooldown=Duration.minutes(1),
+        )
+
+    def _worker_service(self) -> None:
+        # Not behind the load balancer and reached by no one: it only polls
+        # the database. A deploy starts the new worker before stopping the
+        # old, whose SIGTERM lets a running task finish (the stop timeout).
+        self.worker_service = ecs.FargateService(
+            self,
+            "WorkerService",
+            service_name="shop-worker",
+            cluster=self.cluster,
+            task_definition=self.worker_task,
+            desired_count=1,
+            assign_public_ip=False,
+            vpc_subnets=ec2.SubnetSelection(
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+            ),
+            security_groups=[self.app_security_group],
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
         )

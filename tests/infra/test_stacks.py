@@ -199,6 +199,7 @@ def test_task_definitions_for_web_jobs_and_one_off_tasks(synth):
     assert containers["shop-web"]["Command"] == ["web"]
     assert containers["shop-jobs"]["Command"] == ["manage", "run_jobs", "-v0"]
     assert containers["shop-migrate"]["Command"] == ["migrate"]
+    assert containers["shop-worker"]["Command"][:2] == ["manage", "db_worker"]
     assert containers["shop-cognito-bootstrap"]["Command"] == [
         "manage",
         "cognito_bootstrap",
@@ -218,16 +219,49 @@ def test_secrets_come_from_secrets_manager_and_never_the_environment(synth):
 
 def test_tasks_get_no_public_ip(synth):
     web = synth.template("ShopWeb")
-    service = props(only(resources(web, "AWS::ECS::Service")))
-    assert (
-        service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"]
-        == "DISABLED"
-    )
+    services = resources(web, "AWS::ECS::Service")
+    assert len(services) == 2
+    for service in services.values():
+        network = props(service)["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert network["AssignPublicIp"] == "DISABLED"
     for schedule in resources(
         synth.template("ShopJobs"), "AWS::Scheduler::Schedule"
     ).values():
         network = props(schedule)["Target"]["EcsParameters"]["NetworkConfiguration"]
         assert network["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+
+
+def test_task_worker_runs_as_its_own_service_like_the_web(synth):
+    web = synth.template("ShopWeb")
+    by_name = {
+        props(s)["ServiceName"]: props(s)
+        for s in resources(web, "AWS::ECS::Service").values()
+    }
+    worker, site = by_name["shop-worker"], by_name["shop-web"]
+    assert worker["DesiredCount"] == 1
+    assert "LoadBalancers" not in worker
+    # The same network as the web service: its subnets and security group.
+    assert (
+        worker["NetworkConfiguration"]["AwsvpcConfiguration"]
+        == site["NetworkConfiguration"]["AwsvpcConfiguration"]
+    )
+    assert worker["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+        "Enable": True,
+        "Rollback": True,
+    }
+    tasks = resources(web, "AWS::ECS::TaskDefinition")
+    worker_task = props(tasks[worker["TaskDefinition"]["Ref"]])
+    web_task = props(tasks[site["TaskDefinition"]["Ref"]])
+    container = worker_task["ContainerDefinitions"][0]
+    web_container = web_task["ContainerDefinitions"][0]
+    assert container["Command"] == ["manage", "db_worker", "--no-reload", "-v1"]
+    # The same image, settings and secrets as the web service.
+    for key in ("Image", "Environment", "Secrets"):
+        assert container[key] == web_container[key], key
+    # Its logs go to a log group that expires them.
+    group = container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
+    logs = resources(web, "AWS::Logs::LogGroup")
+    assert props(logs[group])["RetentionInDays"] > 0
 
 
 def test_alb_is_reachable_only_from_cloudfront(synth):
