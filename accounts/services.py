@@ -372,7 +372,13 @@ def address_delete(*, address: Address) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Sign-in rate limit (fixed windows in the cache)
+# Sign-in rate limit, in the cache. Failures are counted per account and
+# address: each one past the first few makes that address wait longer
+# (doubling) before trying that account again, so a stranger who guesses
+# wrong slows only themselves, never the owner elsewhere. A ceiling per
+# address (attempts at any accounts) and a much higher one per account
+# (failures from any addresses) hold in each window, against guessing from
+# one address or from many.
 # ---------------------------------------------------------------------------
 
 
@@ -382,58 +388,101 @@ class Throttle:
     retry_after: int  # seconds
 
 
-def _bucket_keys(*, ip: str, email: str) -> list[tuple[str, int]]:
-    window = settings.ACCOUNTS_SIGNIN_WINDOW
-    bucket = int(time.time() // window)
-    # Hashed so emails never sit in the cache in clear.
-    account = salted_hmac(
-        "signin-throttle", email.lower(), algorithm="sha256"
-    ).hexdigest()[:32]
-    return [
-        (f"signin:ip:{ip}:{bucket}", settings.ACCOUNTS_SIGNIN_IP_LIMIT),
-        (f"signin:acct:{account}:{bucket}", settings.ACCOUNTS_SIGNIN_ACCOUNT_LIMIT),
-    ]
-
-
 # What a cache that cannot be reached raises: django-redis wraps Redis's
 # errors in ConnectionInterrupted unless told to ignore them; other backends
 # surface socket errors.
 CACHE_DOWN = (ConnectionInterrupted, RedisError, OSError)
 
 
+@dataclass(frozen=True)
+class _SigninKeys:
+    ip: str  # attempts from the address in this window
+    account: str  # failures at the account in this window
+    pair: str  # (failures, last failure's time) of the address at the account
+
+
+def _signin_keys(*, ip: str, email: str, now: float) -> _SigninKeys:
+    bucket = int(now // settings.ACCOUNTS_SIGNIN_WINDOW)
+    # Hashed so emails never sit in the cache in clear.
+    account = salted_hmac(
+        "signin-throttle", email.lower(), algorithm="sha256"
+    ).hexdigest()[:32]
+    return _SigninKeys(
+        ip=f"signin:ip:{ip}:{bucket}",
+        account=f"signin:acct:{account}:{bucket}",
+        pair=f"signin:pair:{account}:{ip}",
+    )
+
+
+def signin_delay(*, failures: int) -> int:
+    """Seconds an address waits after its `failures`-th failure at an account."""
+    over = failures - settings.ACCOUNTS_SIGNIN_FREE_FAILURES
+    return 0 if over < 0 else min(2**over, settings.ACCOUNTS_SIGNIN_MAX_DELAY)
+
+
 def signin_throttle(*, ip: str, email: str) -> Throttle:
     """
-    Count one sign-in attempt; blocked once a limit is passed.
+    Count one sign-in attempt from `ip` at `email`; blocked while that
+    address's delay at that account runs, or past a window's ceiling.
+    Callers report failures with `signin_failed`.
 
     Fails open: when the cache is down the attempt is allowed (and logged),
     since Cognito keeps its own lockout and a sign-in page that answers 500
     helps no one.
     """
+    now = time.time()
     window = settings.ACCOUNTS_SIGNIN_WINDOW
-    retry_after = max(1, math.ceil(window - time.time() % window))
-    blocked = False
+    window_left = max(1, math.ceil(window - now % window))
+    keys = _signin_keys(ip=ip, email=email, now=now)
     try:
-        for key, limit in _bucket_keys(ip=ip, email=email):
-            cache.add(key, 0, timeout=window + 5)
-            try:
-                count = cache.incr(key)
-            except ValueError:
-                count = 1
-                cache.set(key, 1, timeout=window + 5)
-            blocked = blocked or count > limit
+        attempts = (
+            1 if cache.add(keys.ip, 1, timeout=window + 5) else cache.incr(keys.ip)
+        )
+        failures = cache.get(keys.account) or 0
+        pair = cache.get(keys.pair)
     except CACHE_DOWN as exc:
         logger.warning(
             "Sign-in rate limit unavailable (%s); allowing the attempt",
             exc.__class__.__name__,
         )
         return Throttle(blocked=False, retry_after=0)
-    return Throttle(blocked=blocked, retry_after=retry_after)
+    if (
+        attempts > settings.ACCOUNTS_SIGNIN_IP_LIMIT
+        or failures >= settings.ACCOUNTS_SIGNIN_ACCOUNT_LIMIT
+    ):
+        return Throttle(blocked=True, retry_after=window_left)
+    if pair:
+        wait = signin_delay(failures=pair[0]) - (now - pair[1])
+        if wait > 0:
+            return Throttle(blocked=True, retry_after=math.ceil(wait))
+    return Throttle(blocked=False, retry_after=0)
+
+
+def signin_failed(*, ip: str, email: str) -> None:
+    """Count a failed attempt (a wrong password, an order not found)."""
+    now = time.time()
+    window = settings.ACCOUNTS_SIGNIN_WINDOW
+    keys = _signin_keys(ip=ip, email=email, now=now)
+    try:
+        failures = (cache.get(keys.pair) or (0, now))[0] + 1
+        cache.set(
+            keys.pair,
+            (failures, now),
+            timeout=settings.ACCOUNTS_SIGNIN_MAX_DELAY + window,
+        )
+        if not cache.add(keys.account, 1, timeout=window + 5):
+            cache.incr(keys.account)
+    except CACHE_DOWN as exc:
+        logger.warning(
+            "Sign-in rate limit unavailable (%s); failure not counted",
+            exc.__class__.__name__,
+        )
 
 
 def signin_throttle_reset(*, ip: str, email: str) -> None:
-    """A successful sign-in clears the account's count (not the IP's)."""
+    """A successful sign-in clears the address's failures at the account."""
     try:
-        cache.delete(_bucket_keys(ip=ip, email=email)[1][0])
+        cache.delete(_signin_keys(ip=ip, email=email, now=time.time()).pair)
     except CACHE_DOWN as exc:
         logger.warning(
             "Sign-in rate limit unavailable (%s); count not reset",

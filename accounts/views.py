@@ -126,6 +126,8 @@ def login(request):
                 return redirect(_with_next("accounts:confirm", next_url))
             # Unknown email and wrong password read the same (no enumeration).
             form.add_error(None, exc.message)
+            if exc.code in {"NotAuthorizedException", "UserNotFoundException"}:
+                services.signin_failed(ip=client_ip(request), email=email)
         except (TokenError, services.AccountLinkError):
             form.add_error(
                 None,
@@ -540,7 +542,10 @@ def local_login(request):
         throttle = services.signin_throttle(ip=client_ip(request), email=email)
         if throttle.blocked:
             return _throttled(request, throttle)
-    return AdminSite.login(site, request)
+    response = AdminSite.login(site, request)
+    if request.method == "POST" and not request.user.is_authenticated:
+        services.signin_failed(ip=client_ip(request), email=email)
+    return response
 
 
 @require_GET

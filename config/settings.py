@@ -354,10 +354,16 @@ COGNITO_REDIRECT_URI = env("COGNITO_REDIRECT_URI", default="")
 # Names `cognito_bootstrap` gives the pool and app client it provisions.
 COGNITO_POOL_NAME = env("COGNITO_POOL_NAME", default="northwind-shop")
 COGNITO_CLIENT_NAME = env("COGNITO_CLIENT_NAME", default="northwind-web")
-# Sign-in attempts allowed per window, per client IP and per account.
+# Sign-in limits (accounts/services.py): attempts per window (seconds) from
+# one client IP; failures per window at one account, from any addresses; and
+# failures of one address at one account before each further one doubles its
+# wait, up to ACCOUNTS_SIGNIN_MAX_DELAY seconds. No hard lock a stranger can
+# set off: the owner signing in from elsewhere is never held back.
 ACCOUNTS_SIGNIN_IP_LIMIT = env.int("ACCOUNTS_SIGNIN_IP_LIMIT", default=30)
-ACCOUNTS_SIGNIN_ACCOUNT_LIMIT = env.int("ACCOUNTS_SIGNIN_ACCOUNT_LIMIT", default=5)
+ACCOUNTS_SIGNIN_ACCOUNT_LIMIT = env.int("ACCOUNTS_SIGNIN_ACCOUNT_LIMIT", default=100)
 ACCOUNTS_SIGNIN_WINDOW = env.int("ACCOUNTS_SIGNIN_WINDOW", default=900)
+ACCOUNTS_SIGNIN_FREE_FAILURES = env.int("ACCOUNTS_SIGNIN_FREE_FAILURES", default=3)
+ACCOUNTS_SIGNIN_MAX_DELAY = env.int("ACCOUNTS_SIGNIN_MAX_DELAY", default=900)
 # Cognito first; the local password backend stays for break-glass superusers.
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.CognitoBackend",

@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import address_default
-from accounts.services import signin_throttle
+from accounts.services import signin_failed, signin_throttle
 from analytics.services import event_record
 from config.net import client_ip
 
@@ -541,6 +541,7 @@ def order_lookup(request):
             granted = request.session.get("orders_granted", [])
             request.session["orders_granted"] = [*granted[-19:], order.number]
             return redirect(order)
+        signin_failed(ip=client_ip(request), email=form.cleaned_data["email"])
         form.add_error(None, "We could not find an order with that number and email.")
     return render(request, "shop/order_lookup.html", {"form": form})
 

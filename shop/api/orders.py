@@ -3,7 +3,7 @@
 from django.conf import settings
 from ninja import Path, Query, Router
 
-from accounts.services import signin_throttle
+from accounts.services import signin_failed, signin_throttle
 from config.net import client_ip
 from config.problems import AUTH, READ, Problem, ProblemOut, form_problem
 from shop import selectors
@@ -113,6 +113,7 @@ def lookup(request, payload: OrderLookupIn):
         number=form.cleaned_data["number"], email=form.cleaned_data["email"]
     )
     if found is None:
+        signin_failed(ip=client_ip(request), email=form.cleaned_data["email"])
         raise Problem(
             "not-found", "We could not find an order with that number and email."
         )

@@ -101,3 +101,21 @@ def test_pending_password_round_trips_and_rejects_tampering():
     assert "S3cret" not in sealed
     assert services.pending_password_open(sealed=sealed) == "S3cret!!"
     assert services.pending_password_open(sealed=sealed[:-4] + "AAAA") is None
+
+
+def test_each_failure_past_the_free_ones_doubles_the_wait(settings, monkeypatch):
+    settings.ACCOUNTS_SIGNIN_FREE_FAILURES = 2
+    settings.ACCOUNTS_SIGNIN_MAX_DELAY = 8
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(services.time, "time", lambda: clock[0])
+    waits = []
+    for _ in range(7):
+        throttle = services.signin_throttle(ip="192.0.2.1", email="ada@example.com")
+        waits.append(throttle.retry_after if throttle.blocked else 0)
+        clock[0] += throttle.retry_after
+        services.signin_failed(ip="192.0.2.1", email="ada@example.com")
+    assert waits == [0, 0, 1, 2, 4, 8, 8]
+    # Another address is not held back; a success clears this one's count.
+    assert not services.signin_throttle(ip="192.0.2.2", email="ada@example.com").blocked
+    services.signin_throttle_reset(ip="192.0.2.1", email="ada@example.com")
+    assert not services.signin_throttle(ip="192.0.2.1", email="ada@example.com").blocked

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.django_db
 LOGIN = reverse("accounts:login")
 
 
-def _sign_in(client, email, password=PASSWORD, next_url=""):
+def _sign_in(client, email, password=PASSWORD, next_url="", **extra):
     data = {"email": email, "password": password}
     if next_url:
         data["next"] = next_url
-    return client.post(LOGIN, data)
+    return client.post(LOGIN, data, **extra)
 
 
 def test_sign_up_confirm_then_signed_in(client, cognito):
@@ -272,15 +272,29 @@ def test_forms_require_csrf(make_cognito_user):
     assert response.status_code == 403
 
 
-def test_sign_in_is_rate_limited_per_account(client, make_cognito_user, settings):
-    settings.ACCOUNTS_SIGNIN_ACCOUNT_LIMIT = 3
+def test_a_strangers_wrong_passwords_never_lock_the_owner_out(
+    client, make_cognito_user
+):
     email = make_cognito_user()
-    for _ in range(3):
-        assert _sign_in(client, email, password="Wr0ng-pass!").status_code == 200
-    response = _sign_in(client, email)
+    stranger = {"REMOTE_ADDR": "203.0.113.66"}
+    for _ in range(6):
+        _sign_in(client, email, password="Wr0ng-pass!", **stranger)
+    # The stranger waits; the owner, from their own address, signs in.
+    response = _sign_in(client, email, **stranger)
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert b"try again in about" in response.content
+    assert _sign_in(client, email).status_code == 302
+
+
+def test_sign_in_has_a_ceiling_per_account_from_any_address(
+    client, make_cognito_user, settings
+):
+    settings.ACCOUNTS_SIGNIN_ACCOUNT_LIMIT = 3
+    email = make_cognito_user()
+    for n in range(3):
+        _sign_in(client, email, password="Wr0ng-pass!", REMOTE_ADDR=f"198.51.100.{n}")
+    assert _sign_in(client, email, REMOTE_ADDR="198.51.100.9").status_code == 429
 
 
 def test_sign_in_is_rate_limited_per_ip(client, cognito, settings):
