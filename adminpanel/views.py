@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.middleware import SAFE_METHODS, session_check
+
 from . import panels, selectors
 from .archive import archive_state
 from .cache import panel_cached, panel_generation
@@ -40,9 +42,13 @@ def staff_required(view):
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
+        # A staff-only write re-checks the staff group with Cognito at once
+        # (reads within accounts.middleware.STAFF_RECHECK_SECONDS): a removed
+        # staff member is signed out before it lands.
+        confirmed = request.method in SAFE_METHODS or session_check(request, force=True)
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        if not (request.user.is_active and request.user.is_staff):
+        if not (confirmed and request.user.is_active and request.user.is_staff):
             raise PermissionDenied("The dashboards are for staff only.")
         return view(request, *args, **kwargs)
 
@@ -139,10 +145,47 @@ def _job_rows(state) -> list[dict]:
     return rows
 
 
+# What the Data page says, instead of an exception, when the archive cannot
+# be read: the first rule whose words appear in the error applies.
+ARCHIVE_SETUP_HELP = [
+    (
+        ("NoSuchBucket",),
+        "The archive bucket “{bucket}” does not exist. Create it (the CDK app's "
+        "data stack does), or set AWS_ARCHIVE_BUCKET to a bucket that exists.",
+    ),
+    (
+        ("NoCredentials", "credentials", "AccessDenied", "InvalidAccessKeyId"),
+        "The shop has no AWS credentials allowed to read “{bucket}”. Give the "
+        "task role (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) read and "
+        "write access to the bucket.",
+    ),
+    (
+        ("EndpointConnectionError", "Could not connect", "timed out", "Timeout"),
+        "S3 cannot be reached. Offline, `make run` starts a local stand-in (or "
+        "set AWS_ENDPOINT_URL to one); in production, check the task's network "
+        "route to S3.",
+    ),
+]
+ARCHIVE_UNREADABLE = (
+    "The archive in “{bucket}” cannot be read. The server log has the details; "
+    "docs/operations.md explains how the archive is set up."
+)
+
+
+def _archive_help(error: str, bucket: str) -> str:
+    for words, message in ARCHIVE_SETUP_HELP:
+        if any(word in error for word in words):
+            return message.format(bucket=bucket)
+    return ARCHIVE_UNREADABLE.format(bucket=bucket)
+
+
 def _archive(state) -> tuple[dict, list[dict]]:
     if not state:
         return {}, []
     summary = {k: v for k, v in state.items() if k != "tables" and v not in (None, "")}
+    if summary.get("error"):
+        logger.warning("Data page: %s", summary["error"])
+        summary["error"] = _archive_help(summary["error"], state.get("bucket", ""))
     tables = [
         t if isinstance(t, dict) else {"table": t} for t in state.get("tables") or []
     ]

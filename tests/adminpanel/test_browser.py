@@ -41,6 +41,28 @@ PAGES = [
 ]
 
 
+# Tables whose columns do not fit their card (the card would scroll them).
+CLIPPED_TABLES = """
+[...document.querySelectorAll('.table-scroll')]
+  .filter(box => box.scrollWidth > box.clientWidth + 1)
+  .map(box => box.closest('section').id)
+"""
+# The smallest rendered font size, in CSS pixels, of any chart text.
+SMALLEST_CHART_TEXT = """
+(() => {
+  const sizes = [...document.querySelectorAll('svg.chart text')]
+    .map(t => t.getBoundingClientRect().height)
+    .filter(h => h > 0);
+  if (!sizes.length) return null;
+  const t = document.querySelector('svg.chart text');
+  const svg = t.ownerSVGElement;
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return Math.min(...[...document.querySelectorAll('svg.chart text')].map(
+    el => parseFloat(getComputedStyle(el).fontSize) * scale));
+})()
+"""
+
+
 def test_staff_opens_every_dashboard_without_console_errors(live_server, chromium_path):
     from playwright.sync_api import sync_playwright
 
@@ -87,6 +109,14 @@ def test_staff_opens_every_dashboard_without_console_errors(live_server, chromiu
                             ).count()
                             >= 1
                         ), name
+                    if size == "laptop":
+                        # No table clips its columns: none needs to scroll.
+                        clipped = page.evaluate(CLIPPED_TABLES)
+                        assert clipped == [], (name, clipped)
+                    else:
+                        # Chart labels stay legible on a phone.
+                        smallest = page.evaluate(SMALLEST_CHART_TEXT)
+                        assert smallest is None or smallest >= 11, (name, smallest)
                     page.screenshot(
                         path=str(SHOTS / f"{name}-{size}.png"), full_page=True
                     )

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from adminpanel.jobs import analytics_rollup_task
 from adminpanel.rollups import daily_rollups_refresh
+from tests.aws_local import moto_running
 
 from .conftest import build_shop
 from .factories import EventFactory, RollupFactory
@@ -249,3 +250,51 @@ def test_unknown_job_gets_a_message_not_a_500(staff_client):
     response = staff_client.post(url, follow=True)
     assert response.status_code == 200
     assert "no-such-job" in response.content.decode()
+
+
+@pytest.fixture(scope="module")
+def local_s3():
+    with moto_running() as url:
+        yield url
+
+
+@pytest.fixture
+def aws_test_credentials(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def test_the_data_page_says_the_archive_bucket_is_missing(
+    staff_client, settings, local_s3, aws_test_credentials
+):
+    settings.AWS_ENDPOINT_URL = local_s3
+    settings.AWS_ARCHIVE_BUCKET = "no-such-archive"
+    page = staff_client.get(reverse("adminpanel:data")).content.decode()
+    assert "“no-such-archive” does not exist" in page
+    assert "NoSuchBucket" not in page
+
+
+def test_the_data_page_says_s3_cannot_be_reached(
+    staff_client, settings, aws_test_credentials
+):
+    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens there
+    page = staff_client.get(reverse("adminpanel:data")).content.decode()
+    assert "S3 cannot be reached" in page
+    assert "EndpointConnectionError" not in page and "Could not connect" not in page
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        ("NoCredentialsError: Unable to locate credentials", "no AWS credentials"),
+        ("ClientError: NoSuchBucket: The bucket does not exist", "does not exist"),
+        ("ClientError: AccessDenied: Access Denied", "no AWS credentials"),
+        ("ValueError: something else entirely", "server log has the details"),
+    ],
+)
+def test_every_archive_error_reads_as_what_to_set_up(error, says):
+    from adminpanel.views import _archive
+
+    summary, _ = _archive({"bucket": "b", "error": error, "tables": []})
+    assert says in summary["error"]
+    assert error.split(":")[0] not in summary["error"]
