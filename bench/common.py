@@ -44,7 +44,10 @@ def bench_env(database: str, **extra) -> dict:
 
 
 def recreate_database(name: str) -> None:
-    for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
+    for sql in (
+        f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+        f"CREATE DATABASE {name}",
+    ):
         subprocess.run(
             ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True
         )
@@ -55,15 +58,24 @@ def manage(env: dict, *args: str) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict, port: int, workers: int = 3):
-    """Serve the project on 127.0.0.1:`port`; stopped on exit, whatever happens."""
+def gunicorn(env: dict, port: int, workers: int = 3, root: Path = ROOT):
+    """Serve the project (in `root`) on 127.0.0.1:`port`; stopped on exit."""
     process = subprocess.Popen(
         [
-            PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
-            "-w", str(workers), "--log-level", "warning",
-            "--timeout", "60",
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--timeout",
+            "60",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
@@ -87,17 +99,37 @@ def gunicorn(env: dict, port: int, workers: int = 3):
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def wrk(url: str, *, seconds: int = 8, connections: int = 16, threads: int = 2,
-        script: str = "") -> dict:
+def wrk(
+    url: str,
+    *,
+    seconds: int = 8,
+    connections: int = 16,
+    threads: int = 2,
+    script: str = "",
+) -> dict:
     """Drive `url` with wrk; returns requests/s, p50 and p95 in ms."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script + WRK_SCRIPT.replace("wrk.method = os.getenv and nil\n", ""))
+        handle.write(
+            script + WRK_SCRIPT.replace("wrk.method = os.getenv and nil\n", "")
+        )
     output = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-         "-s", handle.name, url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "-s",
+            handle.name,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(handle.name)
     match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", output)
