@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core import mail
@@ -52,7 +53,14 @@ from .totals import totals_add, totals_read
 from .useragent import useragent_parse
 
 # What other apps use: the recording API, and the counters /healthz shows.
-__all__ = ["RECORDABLE", "TrackedEvent", "analytics_health", "event_record"]
+__all__ = [
+    "RECORDABLE",
+    "TrackedEvent",
+    "TrackingIds",
+    "analytics_health",
+    "event_record",
+    "tracking_ids",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -522,6 +530,35 @@ _errors = 0
 _URI_SAFE = frozenset(string.ascii_letters + string.digits + "/:@&+$,-_.!~*'()")
 
 
+class TrackingIds(NamedTuple):
+    """A visitor and their session, as plain values to keep (see tracking_ids)."""
+
+    visitor_id: str = ""
+    session_id: str = ""
+
+
+def tracking_ids() -> TrackingIds:
+    """
+    The current request's visitor and session, for an event recorded later
+    on the visitor's behalf (a purchase a webhook confirms): pass them to
+    `event_record` as `visitor_id` and `session_id`. Empty outside a
+    tracked request; a cookieless visitor's session is left empty, for the
+    flusher to assign as it does for their own events.
+    """
+    ctx = context_current()
+    if ctx is None or not conf().enabled:
+        return TrackingIds()
+    base = ctx.base()
+    if base is None:
+        return TrackingIds()
+    session_id = base.get("session_id")
+    if session_id is None and ctx.facts is not None:
+        # A session going on: its id is in the cookie the flusher reads.
+        state = tracking.SessionState.load(ctx.facts.session_cookie)
+        session_id = state.session_id if state is not None else ""
+    return TrackingIds(base.get("visitor_id", ""), session_id or "")
+
+
 def event_record(*, name: str, **fields) -> None:
     """
     Record one event named `name` for the current request context.
@@ -529,7 +566,10 @@ def event_record(*, name: str, **fields) -> None:
     Fields are Event columns (product_id, variant_id, order_id, value,
     currency, properties, ...; see RECORDABLE); others are ignored. Request
     context (visitor, session, path, user agent) is filled in from the
-    current request by the middleware. Never blocks on I/O, never raises.
+    current request by the middleware, unless the caller names the
+    `visitor_id`: then the event is that visitor's, recorded on their
+    behalf, and the current request (a webhook's, a job's) lends it
+    nothing. Never blocks on I/O, never raises.
     """
     global _errors
     try:
@@ -538,7 +578,7 @@ def event_record(*, name: str, **fields) -> None:
         if not fields.keys() <= RECORDABLE:
             fields = {k: v for k, v in fields.items() if k in RECORDABLE}
         facts = None
-        ctx = context_current()
+        ctx = None if fields.get("visitor_id") else context_current()
         if ctx is not None:
             base = ctx.base()
             if base is None:  # the visitor opted out and the mode is "off"

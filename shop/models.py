@@ -323,6 +323,10 @@ class Order(AbstractAddress):
         on_delete=models.SET_NULL,
     )
     session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    # The shopper's clickstream visitor and session at checkout: the
+    # `purchase` event is theirs even when a webhook confirms the order.
+    analytics_visitor_id = models.CharField(max_length=64, blank=True)
+    analytics_session_id = models.CharField(max_length=64, blank=True)
     # Idempotency key of the checkout form: a resubmission finds this order.
     checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     email = models.EmailField(db_index=True)

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
-from analytics.services import event_record
+from analytics.services import event_record, tracking_ids
 
 from .cache import catalogue_bump, stock_bump
 from .models import (
@@ -390,10 +390,13 @@ def _order_create(
 ) -> Order:
     subtotal = sum((v.price * quantities[v.pk] for v in variants), Decimal("0"))
     shipping = shipping_cost(details.shipping_method)
+    visitor = tracking_ids()
     return Order.objects.create(
         number=_order_number(),
         user=user if user is not None and user.is_authenticated else None,
         session_key=session_key or "",
+        analytics_visitor_id=visitor.visitor_id,
+        analytics_session_id=visitor.session_id,
         checkout_token=checkout_token,
         email=details.email.lower(),
         full_name=details.full_name,
@@ -493,7 +496,18 @@ def _units_sold_add(*, order: Order, sign: int) -> None:
 
 
 def _order_confirmed(*, order: Order, email: str) -> None:
-    """On commit: the sale's `purchase` event and the shopper's email."""
+    """
+    On commit: the sale's `purchase` event and the shopper's email. The
+    event is the shopper's, from the visitor and session kept at checkout,
+    whichever request (theirs, a webhook, a job) confirms the order.
+    """
+    shopper = {}
+    if order.analytics_visitor_id:
+        shopper = {
+            "visitor_id": order.analytics_visitor_id,
+            "session_id": order.analytics_session_id,
+            "user_id": order.user_id,
+        }
 
     def confirmed():
         event_record(
@@ -502,6 +516,7 @@ def _order_confirmed(*, order: Order, email: str) -> None:
             value=order.total,
             currency=order.currency,
             properties={"items": order.lines.count()},
+            **shopper,
         )
 
     transaction.on_commit(confirmed)
