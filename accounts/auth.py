@@ -38,7 +38,16 @@ def bearer_user(request) -> User | None:
     found = _bearer_claims(request)
     if found is None:
         return None
-    return User.objects.filter(cognito_sub=found[1]["sub"], is_active=True).first()
+    user = User.objects.filter(cognito_sub=found[1]["sub"], is_active=True).first()
+    return _unless_revoked(user, found[1])
+
+
+def _unless_revoked(user: User | None, claims: dict) -> User | None:
+    # Signed out or demoted since the token was issued: Cognito's tokens
+    # live on until they expire, the user's revocation mark does not.
+    if user is not None and user.tokens_revoked(issued_at=claims["iat"]):
+        return None
+    return user
 
 
 def bearer_user_linked(request) -> User | None:
@@ -68,7 +77,7 @@ def bearer_user_linked(request) -> User | None:
             )
         except AccountLinkError:
             return None
-    return user if user.is_active else None
+    return _unless_revoked(user, claims) if user.is_active else None
 
 
 def bearer_required(view):

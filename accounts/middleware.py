@@ -1,9 +1,14 @@
-"""Keeps a Cognito-backed session fresh: refreshes tokens and re-syncs groups."""
+"""
+Keeps a Cognito-backed session fresh and honest: refreshes tokens, re-syncs
+groups, and honours the user's revocation mark.
+"""
 
 import logging
 import time
 
 from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
 from .cognito import CognitoError, CognitoUnavailable, TokenError
 from .services import AccountLinkError, account_refresh, user_from_tokens
@@ -11,60 +16,115 @@ from .services import AccountLinkError, account_refresh, user_from_tokens
 logger = logging.getLogger(__name__)
 
 SESSION_TOKENS = "cognito_tokens"
+# When the session signed in, and when its user's groups were last synced
+# from Cognito (epoch seconds).
+SESSION_SIGNED_IN_AT = "cognito_signed_in_at"
+SESSION_SYNCED_AT = "cognito_synced_at"
 # When the last refresh found Cognito unreachable (epoch seconds); further
 # attempts wait REFRESH_RETRY_SECONDS so an outage does not add a timeout to
 # every signed-in request.
 SESSION_REFRESH_FAILED = "cognito_refresh_failed_at"
 REFRESH_RETRY_SECONDS = 60
+# A staff member removed from the group loses staff access within this.
+STAFF_RECHECK_SECONDS = 300
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def session_signed_in(request) -> None:
+    """Stamp a session that has just signed in through Cognito."""
+    now = time.time()
+    request.session[SESSION_SIGNED_IN_AT] = now
+    request.session[SESSION_SYNCED_AT] = now
+
+
+def session_check(request, *, force: bool = False) -> bool:
+    """
+    Keep the Cognito session in `request` honest, and say whether it may go
+    on as it is.
+
+    A session the user's revocation mark covers (signed out elsewhere,
+    demoted) is signed out. The tokens are refreshed, and the user's groups
+    synced, when the access token expires; for staff, also when the groups
+    were synced over STAFF_RECHECK_SECONDS ago, and at once with `force` (a
+    staff-only write). False when the session was signed out, or when a
+    forced check could not reach Cognito.
+    """
+    tokens = request.session.get(SESSION_TOKENS)
+    if not tokens:
+        return True
+    user = request.user
+    if not user.is_authenticated or not user.cognito_sub:
+        request.session.pop(SESSION_TOKENS, None)
+        return True
+    if user.tokens_revoked(issued_at=request.session.get(SESSION_SIGNED_IN_AT, 0)):
+        logout(request)
+        return False
+    now = time.time()
+    staff_due = user.is_staff and (
+        force
+        or now - request.session.get(SESSION_SYNCED_AT, 0) >= STAFF_RECHECK_SECONDS
+    )
+    if not staff_due and tokens.get("expires_at", 0) > now + 30:
+        return True
+    if not force and now - request.session.get(SESSION_REFRESH_FAILED, 0) < (
+        REFRESH_RETRY_SECONDS
+    ):
+        return True
+    return _refresh(request, tokens, user, force=force)
+
+
+def _refresh(request, tokens, user, *, force: bool) -> bool:
+    try:
+        fresh = account_refresh(refresh_token=tokens["refresh"], sub=user.cognito_sub)
+        synced = user_from_tokens(tokens=fresh)
+    except CognitoUnavailable as exc:
+        logger.warning(
+            "Token refresh skipped for %ss: %s",
+            REFRESH_RETRY_SECONDS,
+            exc.__class__.__name__,
+        )
+        request.session[SESSION_REFRESH_FAILED] = time.time()
+        return not force
+    except (CognitoError, TokenError, AccountLinkError) as exc:
+        logger.info("Refresh refused (%s); signing out", exc.__class__.__name__)
+        logout(request)
+        return False
+    signed_in_at = request.session.get(SESSION_SIGNED_IN_AT, 0)
+    if (
+        synced.pk != user.pk
+        or not synced.is_active
+        or synced.tokens_revoked(issued_at=signed_in_at)  # demoted just now
+    ):
+        logout(request)
+        return False
+    request.session[SESSION_TOKENS] = fresh.as_session()
+    request.session[SESSION_SYNCED_AT] = time.time()
+    request.session.pop(SESSION_REFRESH_FAILED, None)
+    request.user = synced
+    return True
 
 
 class CognitoSessionMiddleware:
     """
-    When the access token in the session has expired, use the refresh token.
-
-    The new ID token re-syncs the user, so removing someone from a group
-    demotes them here. A revoked refresh token signs the user out; Cognito
-    being unreachable leaves the session as it is and pauses refreshing for
-    a minute.
+    Runs `session_check` on every request of a Cognito session: the new ID
+    token re-syncs the user, so removing someone from a group demotes them
+    here (staff within STAFF_RECHECK_SECONDS, and at once on a write in the
+    Django admin). A revoked refresh token signs the user out; Cognito being
+    unreachable leaves the session as it is and pauses refreshing for a
+    minute.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self._admin_prefix = None
 
     def __call__(self, request):
-        tokens = request.session.get(SESSION_TOKENS)
-        now = time.time()
-        if tokens and tokens.get("expires_at", 0) <= now + 30:
-            failed_at = request.session.get(SESSION_REFRESH_FAILED, 0)
-            if now - failed_at >= REFRESH_RETRY_SECONDS:
-                self._refresh(request, tokens)
+        if request.session.get(SESSION_TOKENS):
+            if self._admin_prefix is None:
+                self._admin_prefix = reverse("admin:index")
+            force = request.method not in SAFE_METHODS and request.path.startswith(
+                self._admin_prefix
+            )
+            if not session_check(request, force=force) and force:
+                raise PermissionDenied("Your staff access could not be confirmed.")
         return self.get_response(request)
-
-    def _refresh(self, request, tokens):
-        user = request.user
-        if not user.is_authenticated or not user.cognito_sub:
-            request.session.pop(SESSION_TOKENS, None)
-            return
-        try:
-            fresh = account_refresh(
-                refresh_token=tokens["refresh"], sub=user.cognito_sub
-            )
-            synced = user_from_tokens(tokens=fresh)
-        except CognitoUnavailable as exc:
-            logger.warning(
-                "Token refresh skipped for %ss: %s",
-                REFRESH_RETRY_SECONDS,
-                exc.__class__.__name__,
-            )
-            request.session[SESSION_REFRESH_FAILED] = time.time()
-            return
-        except (CognitoError, TokenError, AccountLinkError) as exc:
-            logger.info("Refresh refused (%s); signing out", exc.__class__.__name__)
-            logout(request)
-            return
-        if synced.pk != user.pk or not synced.is_active:
-            logout(request)
-            return
-        request.session[SESSION_TOKENS] = fresh.as_session()
-        request.session.pop(SESSION_REFRESH_FAILED, None)
-        request.user = synced

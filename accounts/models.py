@@ -49,6 +49,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    tokens_revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Tokens issued before this time are refused (sign-out, demotion).",
+    )
 
     objects = UserManager()
 
@@ -58,6 +63,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+
+    def tokens_revoke(self) -> None:
+        """Mark every token and session issued until now revoked (unsaved)."""
+        # Whole seconds, as a token's `iat`: a sign-in in the same second
+        # as a sign-out keeps its tokens.
+        self.tokens_revoked_at = timezone.now().replace(microsecond=0)
+
+    def tokens_revoked(self, *, issued_at: float) -> bool:
+        """Whether a token or session issued at `issued_at` (epoch) is revoked."""
+        mark = self.tokens_revoked_at
+        return mark is not None and issued_at < mark.timestamp()
 
     def __str__(self):
         return self.email

@@ -229,6 +229,29 @@ def account_change_password(*, access_token: str, old: str, new: str) -> None:
     )
 
 
+def account_tokens_revoke(*, user: User) -> None:
+    """Refuse every token and session issued to `user` until now (sign-out)."""
+    user.tokens_revoke()
+    User.objects.filter(pk=user.pk).update(tokens_revoked_at=user.tokens_revoked_at)
+
+
+def account_refresh_revoke(*, refresh_token: str) -> bool:
+    """
+    Cognito RevokeToken on a refresh token (and the access tokens it gave),
+    best effort: the app client must allow it (EnableTokenRevocation).
+    """
+    try:
+        config = cognito_config()
+        params = {"Token": refresh_token, "ClientId": config.client_id}
+        if config.client_secret:
+            params["ClientSecret"] = config.client_secret
+        cognito_call("revoke_token", **params)
+    except Exception as exc:
+        logger.info("RevokeToken skipped: %s", exc.__class__.__name__)
+        return False
+    return True
+
+
 def account_global_sign_out(*, access_token: str) -> bool:
     """GlobalSignOut, best effort: a failure never blocks signing out."""
     try:
@@ -293,8 +316,12 @@ def user_sync(*, claims: dict, email_verified: bool = False) -> User:
         settings.COGNITO_STAFF_GROUP,
         settings.COGNITO_ADMIN_GROUP,
     )
+    was_staff = user.is_staff
     user.is_superuser = admin_group in groups
     user.is_staff = user.is_superuser or staff_group in groups
+    if was_staff and not user.is_staff:
+        # Demoted: tokens issued while staff no longer count.
+        user.tokens_revoke()
     user.save()
     mirrored = sorted(groups - {admin_group})
     user.groups.set([_django_group(name=name) for name in mirrored])

@@ -38,7 +38,7 @@ from .forms import (
     SignInForm,
     SignUpForm,
 )
-from .middleware import SESSION_TOKENS
+from .middleware import SESSION_TOKENS, session_signed_in
 from .models import Address
 
 UNAVAILABLE = (
@@ -82,6 +82,7 @@ def _sign_in_complete(request, tokens, *, email_verified=False, nonce=None):
     # the shop merges the visitor's cart on `user_logged_in`.
     auth_login(request, user)
     request.session[SESSION_TOKENS] = tokens.as_session()
+    session_signed_in(request)
     return user
 
 
@@ -378,8 +379,13 @@ def change_password(request):
 @require_POST
 def logout(request):
     tokens = request.session.get(SESSION_TOKENS)
+    if request.user.is_authenticated:
+        # Bearer tokens issued so far are refused from now on, though
+        # Cognito's stay valid until they expire.
+        services.account_tokens_revoke(user=request.user)
     if tokens:
         services.account_global_sign_out(access_token=tokens["access"])
+        services.account_refresh_revoke(refresh_token=tokens["refresh"])
     auth_logout(request)
     messages.success(request, "You are signed out.")
     if tokens and settings.COGNITO_DOMAIN and cognito_configured():

@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.middleware import SAFE_METHODS, session_check
+
 from . import panels, selectors
 from .archive import archive_state
 from .cache import panel_cached, panel_generation
@@ -40,9 +42,13 @@ def staff_required(view):
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
+        # A staff-only write re-checks the staff group with Cognito at once
+        # (reads within accounts.middleware.STAFF_RECHECK_SECONDS): a removed
+        # staff member is signed out before it lands.
+        confirmed = request.method in SAFE_METHODS or session_check(request, force=True)
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        if not (request.user.is_active and request.user.is_staff):
+        if not (confirmed and request.user.is_active and request.user.is_staff):
             raise PermissionDenied("The dashboards are for staff only.")
         return view(request, *args, **kwargs)
 
