@@ -1,4 +1,8 @@
-"""Per-customer recency, frequency, spend and lifetime value."""
+"""
+Per-customer recency, frequency, spend and lifetime value. A customer is an
+email with sales, signed in or guest (docs/dashboards.md), the same customers
+the order rollups count as new or returning.
+"""
 
 import datetime as dt
 from decimal import Decimal
@@ -15,29 +19,31 @@ from .models import CustomerStats
 @transaction.atomic
 def customer_stats_refresh(*, now: dt.datetime | None = None) -> dict:
     """
-    Rebuild CustomerStats from placed orders (cancelled ones do not count).
+    Rebuild CustomerStats from sales (`Order.objects.placed()`), one row per
+    email, with the account behind its orders when there is one.
 
     Idempotent: rows are upserted per customer and rows of customers without
-    a placed order any more are removed. Returns counts.
+    a sale any more are removed. Returns counts.
     """
     now = now or timezone.now()
     since_90d = now - dt.timedelta(days=90)
     rows = (
         Order.objects.placed()
-        .filter(user__isnull=False)
-        .values("user_id")
+        .values("email")
         .annotate(
+            user=Max("user_id"),
             n=Count("id"),
             spend=Sum("total"),
             spend_90d=Sum("total", filter=Q(created_at__gte=since_90d)),
             first=Min("created_at"),
             last=Max("created_at"),
         )
-        .order_by("user_id")
+        .order_by("email")
     )
     stats = [
         CustomerStats(
-            user_id=r["user_id"],
+            email=r["email"],
+            user_id=r["user"],
             orders_count=r["n"],
             first_order_at=r["first"],
             last_order_at=r["last"],
@@ -55,8 +61,9 @@ def customer_stats_refresh(*, now: dt.datetime | None = None) -> dict:
         stats,
         batch_size=1000,
         update_conflicts=True,
-        unique_fields=["user"],
+        unique_fields=["email"],
         update_fields=[
+            "user",
             "orders_count",
             "first_order_at",
             "last_order_at",

@@ -48,14 +48,21 @@ class JobSwitch(models.Model):
 
 class CustomerStats(models.Model):
     """
-    Recency, frequency, spend and lifetime value of one customer.
+    Recency, frequency, spend and lifetime value of one customer: an email
+    with sales, signed in or guest (docs/dashboards.md).
 
-    Rebuilt by the `refresh_customer_stats` job from placed (not cancelled)
-    orders; the dashboard's Customers page reads it instead of aggregating.
+    Rebuilt by the `refresh_customer_stats` job from sales; the dashboard's
+    Customers page reads it instead of aggregating. `user` is the account
+    behind the email's orders, when there is one.
     """
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, related_name="stats", on_delete=models.CASCADE
+    email = models.EmailField(unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="stats",
+        on_delete=models.SET_NULL,
     )
     orders_count = models.PositiveIntegerField(default=0)
     first_order_at = models.DateTimeField(null=True, blank=True)
@@ -77,7 +84,7 @@ class CustomerStats(models.Model):
         verbose_name_plural = "customer stats"
 
     def __str__(self):
-        return f"{self.user_id}: {self.orders_count} orders, {self.lifetime_value}"
+        return f"{self.email}: {self.orders_count} orders, {self.lifetime_value}"
 
 
 # ---------------------------------------------------------------------------

@@ -39,15 +39,29 @@ CARD_LABELS = {
     "bot_share": "Bot share",
 }
 LOWER_IS_BETTER = {"cart_abandonment_rate", "bot_share"}
+# Cards whose figure comes from the clickstream; the others, from orders.
+FROM_SESSIONS = {"conversion_rate", "sessions", "visitors", "bot_share"}
 
 
-def _cards(current: dict, previous: dict, keys: list[str]) -> list[dict]:
+def _baseline(rng: DateRange) -> dict[str, bool]:
+    """Per source, whether the previous period was recorded (docs/dashboards.md)."""
+    return s.history_covers(first=rng.previous().first)
+
+
+def _previous(key: str, value, baseline: dict[str, bool]):
+    """The previous period's figure, or None when it is no baseline."""
+    return value if baseline["sessions" if key in FROM_SESSIONS else "orders"] else None
+
+
+def _cards(
+    current: dict, previous: dict, keys: list[str], baseline: dict[str, bool]
+) -> list[dict]:
     return [
         {
             "key": key,
             "label": CARD_LABELS.get(key, key.replace("_", " ").capitalize()),
             "value": current[key],
-            "previous": previous[key],
+            "previous": _previous(key, previous[key], baseline),
             "kind": CARD_FORMATS.get(key, "int"),
             "lower_is_better": key in LOWER_IS_BETTER,
         }
@@ -88,7 +102,7 @@ def overview_panel(*, rng: DateRange, now: dt.datetime) -> dict:
         start=prev.start, end=prev.end, granularity=rng.granularity
     )
     return {
-        "cards": _cards(current, previous, list(CARD_FORMATS)),
+        "cards": _cards(current, previous, list(CARD_FORMATS), _baseline(rng)),
         "charts": [
             (
                 "Revenue",
@@ -135,7 +149,9 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
     cancelled_row = next(r for r in statuses if r["status"] == "Cancelled")
     by = "hour" if rng.granularity == "hour" else "day"
     return {
-        "cards": _cards(totals, totals_prev, ["revenue", "orders", "aov"])
+        "cards": _cards(
+            totals, totals_prev, ["revenue", "orders", "aov"], _baseline(rng)
+        )
         + [
             {
                 "key": "cancelled",
@@ -286,8 +302,9 @@ def funnel_panel(*, rng: DateRange, now: dt.datetime) -> dict:
     current = s.funnel(start=rng.start, end=rng.end)
     previous = s.funnel(start=prev.start, end=prev.end)
     steps, prev_steps = current["steps"], previous["steps"]
+    baseline = _baseline(rng)
     for step, before in zip(steps, prev_steps, strict=True):
-        step["previous"] = before["sessions"]
+        step["previous"] = _previous("sessions", before["sessions"], baseline)
     overall = steps[-1]["of_start"]
     return {
         "cards": [
@@ -295,7 +312,7 @@ def funnel_panel(*, rng: DateRange, now: dt.datetime) -> dict:
                 "key": "funnel_conversion",
                 "label": "Sessions that purchased",
                 "value": overall,
-                "previous": prev_steps[-1]["of_start"],
+                "previous": _previous("sessions", prev_steps[-1]["of_start"], baseline),
                 "kind": "pct",
                 "lower_is_better": False,
             }
@@ -466,15 +483,17 @@ def customers_panel(*, rng: DateRange, now: dt.datetime) -> dict:
     counts = s.customer_counts(start=rng.start, end=rng.end)
     counts_prev = s.customer_counts(start=prev.start, end=prev.end)
     top = s.customers_top()
-    rfm = s.customers_rfm(now=min(now, rng.end))
+    # As of the range's last moment: its last day is the segments' today.
+    rfm = s.customers_rfm(now=min(now, rng.end - dt.timedelta(microseconds=1)))
     refreshed = s.customer_stats_refreshed_at()
     stats_note = (
-        f"Signed-in customers, every order up to {timezone.localtime(refreshed):%d %b %Y %H:%M}; "
+        f"Customers by email, guests included, every sale up to {timezone.localtime(refreshed):%d %b %Y %H:%M}; "
         "refreshed every 10 minutes."
         if refreshed
         else "Customer statistics refresh every 10 minutes; none yet."
     )
     carts = s.abandoned_carts(start=rng.start, end=rng.end, now=now)
+    baseline = _baseline(rng)
     for row in carts["rows"]:
         row["owner"] = row["user__email"] or "(guest)"
     return {
@@ -483,7 +502,7 @@ def customers_panel(*, rng: DateRange, now: dt.datetime) -> dict:
                 "key": key,
                 "label": label,
                 "value": counts[key],
-                "previous": counts_prev[key],
+                "previous": _previous(key, counts_prev[key], baseline),
                 "kind": kind,
                 "lower_is_better": False,
             }

@@ -187,38 +187,38 @@ def _searches_build(first: dt.date, last: dt.date) -> dict:
     DailySearchRollup.objects.filter(day__gte=first, day__lte=last).delete()
     query, zero = _search_expressions()
     events = Event._meta.db_table
+    # A search leads to a purchase when it found something and a purchase
+    # follows it in the session (docs/dashboards.md).
     sql = f"""
-        WITH q AS (
-            SELECT session_id, {query} AS query, occurred_at,
-                   CASE WHEN {zero} THEN 1 ELSE 0 END AS zero
-            FROM {events}
-            WHERE name = 'search' AND occurred_at >= %s AND occurred_at < %s
+        WITH bought AS (
+            SELECT session_id, MAX(occurred_at) AS last_at FROM {events}
+            WHERE name = 'purchase' AND occurred_at >= %s AND occurred_at < %s
               AND NOT is_bot
+            GROUP BY session_id
+        ), q AS (
+            SELECT e.session_id, {query} AS query, e.occurred_at,
+                   CASE WHEN {zero} THEN 1 ELSE 0 END AS zero,
+                   CASE WHEN NOT ({zero}) AND b.last_at > e.occurred_at
+                       THEN 1 ELSE 0 END AS led
+            FROM {events} e LEFT JOIN bought b ON b.session_id = e.session_id
+            WHERE e.name = 'search' AND e.occurred_at >= %s AND e.occurred_at < %s
+              AND NOT e.is_bot
         ), per AS (
             SELECT session_id, SUBSTR(query, 1, 200) AS query,
                    MIN(occurred_at) AS first_at, COUNT(*) AS searches,
-                   SUM(zero) AS zero
+                   SUM(zero) AS zero, SUM(led) AS led
             FROM q WHERE query IS NOT NULL AND query <> ''
             GROUP BY session_id, SUBSTR(query, 1, 200)
-        ), bought AS (
-            SELECT DISTINCT session_id FROM {events}
-            WHERE name = 'purchase' AND occurred_at >= %s AND occurred_at < %s
-              AND NOT is_bot
         )
         INSERT INTO {DailySearchRollup._meta.db_table}
             (day, query, searches, zero_result_searches, sessions,
              purchasing_sessions, purchasing_searches)
-        SELECT day, query, SUM(searches), SUM(zero), COUNT(*), SUM(bought),
-               SUM(bought * searches)
-        FROM (
-            SELECT {_day_sql("per.first_at")} AS day, per.query, per.searches,
-                   per.zero,
-                   CASE WHEN b.session_id IS NULL THEN 0 ELSE 1 END AS bought
-            FROM per LEFT JOIN bought b ON b.session_id = per.session_id
-        ) x
-        GROUP BY day, query
+        SELECT {_day_sql("first_at")} AS day, query, SUM(searches), SUM(zero),
+               COUNT(*), SUM(CASE WHEN led > 0 THEN 1 ELSE 0 END), SUM(led)
+        FROM per
+        GROUP BY 1, query
     """
-    params = [_p(start), _p(end), _p(start), _p(end + SESSION_TAIL)]
+    params = [_p(start), _p(end + SESSION_TAIL), _p(start), _p(end)]
     return {"search_cells": _execute(sql, params)}
 
 

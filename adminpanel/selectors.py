@@ -24,6 +24,7 @@ from django.db.models import (
     Exists,
     F,
     Max,
+    Min,
     OuterRef,
     Q,
     Sum,
@@ -35,7 +36,7 @@ from django.db.models.functions import Coalesce, RowNumber, Trunc
 from django.utils import timezone
 
 from analytics.models import Event, HourlyRollup, SessionSummary
-from config.days import local_date, local_days_covering, shop_zone
+from config.days import local_date, local_days_covering, local_midnight, shop_zone
 from shop.models import Cart, CartLine, Order, OrderLine, Product, ProductVariant
 
 from .models import (
@@ -372,13 +373,15 @@ def rollup_series(
 
 def cart_abandonment(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict:
     """
-    Carts left with items and no order for 24 hours, against orders placed.
+    Carts left with items and no order for 24 hours, against checkouts
+    (docs/dashboards.md): rate = abandoned ÷ (abandoned + orders placed).
 
     Checkout empties the cart, so a cart that still has lines a day after
-    its last change was abandoned. Rate = abandoned ÷ (abandoned + orders).
+    its last change was abandoned. Both sides stop 24 hours before `now`:
+    a cart changed since may still become an order.
     """
     abandoned = _abandoned_carts(start=start, end=end, now=now).count()
-    orders = _orders_in(start, end).count()
+    orders = _orders_in(start, _decided_before(end=end, now=now)).count()
     return {
         "abandoned": abandoned,
         "orders": orders,
@@ -386,8 +389,13 @@ def cart_abandonment(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) 
     }
 
 
+def _decided_before(*, end, now):
+    """Where a cart's fate is known: a day after its last change."""
+    return min(end, now - ABANDONED_AFTER)
+
+
 def _abandoned_carts(*, start, end, now):
-    cutoff = min(end, now - ABANDONED_AFTER)
+    cutoff = _decided_before(end=end, now=now)
     return Cart.objects.filter(updated_at__gte=start, updated_at__lt=cutoff).filter(
         Exists(CartLine.objects.filter(cart=OuterRef("pk")))
     )
@@ -436,6 +444,21 @@ def kpi_summary(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> di
         "cart_abandonment_rate": carts["rate"],
         "bot_share": sessions["bot_share"],
     }
+
+
+def history_covers(*, first: dt.date) -> dict[str, bool]:
+    """
+    Whether recorded history reaches back to the local day `first`, for
+    figures from the clickstream ("sessions") and from orders ("orders"):
+    a previous period is a baseline only when it was wholly recorded.
+    """
+    starts = {
+        "sessions": DailySessionRollup.objects.filter(dimension="all").aggregate(
+            day=Min("day")
+        )["day"],
+        "orders": DailyOrderRollup.objects.aggregate(day=Min("day"))["day"],
+    }
+    return {source: day is not None and day <= first for source, day in starts.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -708,10 +731,10 @@ def search_converting_queries(
 
 
 def customers_top(*, limit: int = 25) -> list[dict]:
-    """Signed-in customers by lifetime spend, from the customer statistics."""
+    """Customers by lifetime spend, from the customer statistics."""
     return list(
-        CustomerStats.objects.order_by("-lifetime_value", "user_id").values(
-            email=F("user__email"),
+        CustomerStats.objects.order_by("-lifetime_value", "email").values(
+            "email",
             orders=F("orders_count"),
             spend=F("lifetime_value"),
             last_order=F("last_order_at"),
@@ -724,10 +747,11 @@ def customer_stats_refreshed_at() -> dt.datetime | None:
     return CustomerStats.objects.aggregate(at=Max("refreshed_at"))["at"]
 
 
+# In order: a customer is in the first segment whose rule applies.
 RFM_SEGMENTS = [
+    ("new", "New", "first order within 30 days"),
     ("champions", "Champions", "ordered in the last 30 days, 3+ orders"),
     ("loyal", "Loyal", "3+ orders, last within 90 days"),
-    ("new", "New", "one order, within 30 days"),
     ("promising", "Promising", "ordered within 90 days"),
     ("at_risk", "At risk", "2+ orders, none for 90 days"),
     ("lost", "Lost", "one order, more than 90 days ago"),
@@ -736,15 +760,21 @@ RFM_SEGMENTS = [
 
 def customers_rfm(*, now: dt.datetime) -> list[dict]:
     """
-    Recency, frequency and spend segments of signed-in customers, from the
-    customer statistics (every placed order as of their last refresh):
-    one grouped query, bucketed with CASE in SQL.
+    Recency, frequency and spend segments of every customer, from the
+    customer statistics (every sale as of their last refresh): one grouped
+    query, bucketed with CASE in SQL.
+
+    "Within 30 days" is the 30 local days ending on `now`'s day, the "Last
+    30 days" preset's: New then holds exactly the customers that preset's
+    "New customers" card counts (docs/dashboards.md).
     """
-    recent, active = now - dt.timedelta(days=30), now - dt.timedelta(days=90)
+    today = local_date(now)
+    recent = local_midnight(today - dt.timedelta(days=29))
+    active = local_midnight(today - dt.timedelta(days=89))
     segment = Case(
+        When(first_order_at__gte=recent, then=Value("new")),
         When(last_order_at__gte=recent, orders_count__gte=3, then=Value("champions")),
         When(last_order_at__gte=active, orders_count__gte=3, then=Value("loyal")),
-        When(last_order_at__gte=recent, orders_count=1, then=Value("new")),
         When(last_order_at__gte=active, then=Value("promising")),
         When(orders_count__gte=2, then=Value("at_risk")),
         default=Value("lost"),

@@ -80,7 +80,11 @@ class OrderFactory(factory.django.DjangoModelFactory):
         model = Order
 
     number = factory.Sequence(lambda n: f"NW-T{n:07d}")
-    email = factory.Sequence(lambda n: f"buyer{n}@example.com")
+    user = None
+    # A signed-in customer's orders carry their email, as checkout fills it.
+    email = factory.LazyAttributeSequence(
+        lambda o, n: o.user.email if o.user else f"buyer{n}@example.com"
+    )
     full_name = "Ada Buyer"
     address_line1 = "1 High Street"
     city = "London"

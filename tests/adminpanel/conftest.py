@@ -130,13 +130,17 @@ def build_shop(*, today: dt.date, scale: int = 1) -> dict:
             revenue=Decimal("54.95") if i % 4 == 0 else Decimal("0"),
         )
         steps = ["page_view"]
+        # Half the searches come before the session's other steps (and its
+        # purchase, if any), half after.
+        if i % 10 == 0:
+            steps.append("search")
         if i % 2 == 0:
             steps.append("product_view")
         if i % 3 == 0:
             steps.append("add_to_cart")
         if i % 4 == 0:
             steps += ["begin_checkout", "purchase"]
-        if i % 5 == 0:
+        if i % 10 == 5:
             steps.append("search")
         for n, name in enumerate(steps):
             product = (

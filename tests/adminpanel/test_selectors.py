@@ -207,9 +207,12 @@ def test_cart_abandonment_counts_day_old_carts_with_items(month, shop_data):
         line.quantity * line.variant.price for line in lines
     )
     rate = selectors.cart_abandonment(start=month.start, end=month.end, now=now)
+    # Orders up to a day ago: a cart changed since may still be bought.
     orders = Order.objects.filter(
-        created_at__gte=month.start, created_at__lt=month.end
+        created_at__gte=month.start,
+        created_at__lt=min(month.end, now - dt.timedelta(hours=24)),
     ).count()
+    assert orders < Order.objects.count()
     assert rate["rate"] == pytest.approx(1 / (1 + orders))
     assert Cart.objects.count() == 3  # the fresh and the empty cart do not count
 
@@ -322,29 +325,47 @@ def test_search_top_and_zero_result_queries_match_raw(month):
 
 
 def test_searches_that_led_to_a_purchase(month):
-    purchased = {
-        e.session_id
-        for e in Event.objects.filter(name="purchase", is_bot=False)
-        if month.start <= e.occurred_at < month.end
-    }
-    raw = Counter(
-        e.properties["query"].lower()
+    """A search with results, followed by a purchase in its session."""
+    purchased = {}
+    for e in Event.objects.filter(name="purchase", is_bot=False):
+        purchased[e.session_id] = max(
+            e.occurred_at, purchased.get(e.session_id, e.occurred_at)
+        )
+    led = [
+        e
         for e in _searches(month)
-        if e.session_id in purchased
-    )
+        if e.properties["results"]
+        and e.occurred_at < purchased.get(e.session_id, e.occurred_at)
+    ]
+    assert led
     rows = selectors.search_converting_queries(start=month.start, end=month.end)
-    assert {r["query"]: r["searches"] for r in rows} == dict(raw)
+    assert {r["query"]: r["searches"] for r in rows} == dict(
+        Counter(e.properties["query"].lower() for e in led)
+    )
+    assert {r["query"]: r["sessions"] for r in rows} == {
+        query: len(
+            {e.session_id for e in led if e.properties["query"].lower() == query}
+        )
+        for query in {e.properties["query"].lower() for e in led}
+    }
+    # Searches after the purchase, or that found nothing, are never credited.
+    late_or_empty = [
+        e for e in _searches(month) if e.session_id in purchased and e not in led
+    ]
+    assert late_or_empty
 
 
-def _per_user_orders():
+def _per_customer_orders():
+    """Sales by customer: an email, signed in or guest (docs/dashboards.md)."""
     per = defaultdict(list)
-    for order in Order.objects.exclude(status="cancelled").filter(user__isnull=False):
-        per[order.user.email].append(order)
+    for order in Order.objects.placed():
+        per[order.email].append(order)
     return per
 
 
 def test_top_customers_match_raw():
-    per = _per_user_orders()
+    per = _per_customer_orders()
+    assert any(not orders[0].user for orders in per.values())  # guests count
     assert per
     rows = selectors.customers_top()
     assert {r["email"]: r["spend"] for r in rows} == {
@@ -359,20 +380,24 @@ def test_top_customers_match_raw():
     )
 
 
-def test_rfm_segments_cover_every_customer():
+def test_rfm_segments_cover_every_customer(today):
     now = timezone.now()
-    per = _per_user_orders()
+    per = _per_customer_orders()
+    # The "Last 30 days" and "Last 90 days" presets' days.
+    recent = range_for_preset("30d", today=today).start
+    active = range_for_preset("90d", today=today).start
     expected = Counter()
     for orders in per.values():
+        first = min(o.created_at for o in orders)
         last = max(o.created_at for o in orders)
         n = len(orders)
-        if last >= now - dt.timedelta(days=30) and n >= 3:
-            expected["Champions"] += 1
-        elif last >= now - dt.timedelta(days=90) and n >= 3:
-            expected["Loyal"] += 1
-        elif last >= now - dt.timedelta(days=30) and n == 1:
+        if first >= recent:
             expected["New"] += 1
-        elif last >= now - dt.timedelta(days=90):
+        elif last >= recent and n >= 3:
+            expected["Champions"] += 1
+        elif last >= active and n >= 3:
+            expected["Loyal"] += 1
+        elif last >= active:
             expected["Promising"] += 1
         elif n >= 2:
             expected["At risk"] += 1
@@ -382,6 +407,8 @@ def test_rfm_segments_cover_every_customer():
     assert {r["segment"]: r["customers"] for r in rows if r["customers"]} == dict(
         expected
     )
+    month = range_for_preset("30d", today=today)
+    assert expected["New"] == selectors.new_customers(start=month.start, end=month.end)
     assert sum(r["spend"] for r in rows) == sum(
         (o.total for os in per.values() for o in os), Decimal("0")
     )
