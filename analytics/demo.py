@@ -1,29 +1,29 @@
 """
-Demo clickstream for `seed_demo`: realistic sessions over the last N days.
+Demo clickstream for `seed_demo`: the events of the shop's demo visits.
 
-Several channels and devices, funnels that convert at plausible rates
-(about 2-4% of human sessions buy), bots (about 6% of sessions, flagged),
-and late client events whose client time is well before their arrival.
-Fast: rows stream into PostgreSQL with COPY (bulk_create on SQLite).
+The shop simulates the visits (`shop/demo.py`: which pages, searches, cart
+additions and purchases, and when) and hands them over as plain
+`DemoVisit` records; this module gives each visit a traffic source, a
+device and a place, and records the events the site's pages would have
+recorded for it, browser events (clicks, scrolls, engagement) included,
+some of them late. Bots' visits are flagged. Fast: rows stream into
+PostgreSQL with COPY (bulk_create on SQLite).
 
 Idempotent: every generated visitor and session ID starts with "demo-",
 and a run first deletes the rows an earlier run generated. Event IDs derive
-from the seed, so the same arguments give the same events.
+from the seed, so the same visits give the same events.
 """
 
 import json
 import random
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-
-from config.days import shop_zone
 
 from .models import Event, SessionSummary
 from .sinks import COLUMNS, events_copy
@@ -37,7 +37,6 @@ CHANNELS = [
     ("email", 9, "newsletter", "email", "weekly-picks", "", 1.8),
     ("referral", 7, "", "", "", "https://blog.example.org/gift-guide", 0.8),
 ]
-CHANNEL_WEIGHTS = [c[1] for c in CHANNELS]
 BOT_CHANNEL = ("direct", 0, "", "", "", "", 0)
 DEVICES = [
     ("desktop", 48, "Chrome", "Windows", "1440x900"),
@@ -50,78 +49,77 @@ DEVICE_WEIGHTS = [d[1] for d in DEVICES]
 BOTS = [("bot", 1, "Googlebot", "Other", ""), ("bot", 1, "HeadlessChrome", "Linux", "")]
 COUNTRIES = ["GB"] * 14 + ["IE", "FR", "DE", "NL", "US", "ES"]
 LANGUAGES = ["en-GB"] * 6 + ["en-US", "fr-FR", "de-DE", "nl-NL"]
-# Relative traffic per local hour: quiet nights, lunch and evening peaks.
-HOURLY = [
-    2,
-    1,
-    1,
-    1,
-    1,
-    2,
-    4,
-    6,
-    8,
-    9,
-    9,
-    10,
-    11,
-    10,
-    9,
-    9,
-    10,
-    11,
-    13,
-    14,
-    13,
-    10,
-    6,
-    3,
-]
 # Rows held before a write: one COPY or bulk insert each.
 CHUNK_ROWS = 50_000
-STATIC_PAGES = ["/", "/cart/", "/search/?q=mug", "/search/?q=linen", "/search/?q=lamp"]
+# The site's routes, by the start of their paths (docs/dashboards.md).
+ROUTES = [
+    ("/c/", "shop:category"),
+    ("/p/", "shop:product"),
+    ("/search/", "shop:search"),
+    ("/cart/add/", "shop:cart_add"),
+    ("/cart/", "shop:cart"),
+    ("/checkout/", "shop:checkout"),
+    ("/orders/", "shop:order_detail"),
+    ("/", "shop:home"),
+]
 
 
-class DemoProduct(NamedTuple):
-    """What the demo clickstream needs to know of one product variant."""
+class DemoStep(NamedTuple):
+    """One page or action of a demo visit (as `shop.demo.VisitStep`)."""
 
-    product_id: int
-    slug: str
-    variant_id: int
-    price: Decimal
+    at: datetime
+    action: str  # page, product, search, add, checkout or purchase
+    path: str
+    product_id: int | None = None
+    variant_id: int | None = None
+    order_id: int | None = None
+    value: Decimal | None = None
+    quantity: int = 0
+    query: str = ""
+    results: int = 0
+
+
+class DemoVisit(NamedTuple):
+    """One demo session (as `shop.demo.Visit`): its steps in time order."""
+
+    number: int
+    visitor: int
+    user_id: int | None
+    bot: bool
+    steps: Sequence[DemoStep]
 
 
 class _Run(NamedTuple):
-    """What every visit of one generation shares."""
+    """What every session of one generation shares."""
 
     rng: random.Random
     seed: int
-    visitors: int
-    days: int
-    start: datetime
-    now: datetime
-    zone: ZoneInfo
     currency: str
 
 
-class _Visit:
+def _route(path: str) -> str:
+    return next(name for prefix, name in ROUTES if path.startswith(prefix))
+
+
+class _Session:
     """
-    One demo session: its visitor, traffic source, device and start time are
+    The events of one demo visit: its traffic source, device and place are
     drawn on creation; each event it records is appended as a row to `out`.
     """
 
-    def __init__(self, *, run: _Run, number: int, out: list[tuple]):
+    def __init__(self, *, run: _Run, visit: DemoVisit, out: list[tuple]):
         rng = self.rng = run.rng
-        self.run, self.number, self.out = run, number, out
-        self.is_bot = rng.random() < 0.06
-        channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
-        device = (
-            rng.choice(BOTS)
-            if self.is_bot
-            else rng.choices(DEVICES, weights=DEVICE_WEIGHTS)[0]
-        )
+        self.run, self.visit, self.out = run, visit, out
+        self.is_bot = visit.bot
         if self.is_bot:
-            channel = BOT_CHANNEL
+            channel, device = BOT_CHANNEL, rng.choice(BOTS)
+        else:
+            # Channels convert unequally: a buying visit came by each
+            # channel in proportion to its traffic times its lift.
+            bought = any(step.action == "purchase" for step in visit.steps)
+            weights = [c[1] * (c[6] if bought else 1) for c in CHANNELS]
+            channel = rng.choices(CHANNELS, weights=weights)[0]
+            device = rng.choices(DEVICES, weights=DEVICE_WEIGHTS)[0]
         (
             self.channel,
             _,
@@ -129,53 +127,35 @@ class _Visit:
             self.medium,
             self.campaign,
             self.referrer,
-            self.lift,
+            _,
         ) = channel
-        self.visitor = f"demo-v{run.seed}-{rng.randrange(run.visitors)}"
-        self.session = f"demo-s{run.seed}-{number}"
-        self.at = self._start_draw()
+        self.visitor = f"demo-v{run.seed}-{visit.visitor}"
+        self.session = f"demo-s{run.seed}-{visit.number}"
         self.country = rng.choice(COUNTRIES)
         self.language = rng.choice(LANGUAGES)
         self.device, _, self.browser, self.os, self.viewport = device
         self.first_ref = self.referrer
 
-    def _start_draw(self) -> datetime:
-        """A start on a random day, at a local hour weighted like real traffic."""
-        run, rng = self.run, self.rng
-        day = rng.randrange(run.days)
-        hour = rng.choices(range(24), weights=HOURLY)[0]
-        local = (
-            (run.start + timedelta(days=day))
-            .astimezone(run.zone)
-            .replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
-        )
-        if local.hour == 23 and local.minute > 20:  # sessions end by midnight
-            local -= timedelta(minutes=40)
-        at = local.astimezone(UTC)
-        if at > run.now - timedelta(minutes=40):
-            at = run.now - timedelta(minutes=rng.randrange(40, 600))
-        return at
-
     def event(
         self,
         *,
         name: str,
+        at: datetime,
         path: str,
-        route: str,
+        route: str | None = None,
         product: int | None = None,
         variant: int | None = None,
         order: int | None = None,
-        value: str | None = None,
+        value: Decimal | None = None,
         props: dict | None = None,
         client: bool = False,
         late: bool = False,
     ) -> None:
-        """Record an event a few seconds after the last one."""
+        """Record one event at `at`."""
         rng = self.rng
-        self.at += timedelta(seconds=rng.randint(3, 90))
         client_time = None
         if client:
-            client_time = self.at - (
+            client_time = at - (
                 timedelta(minutes=rng.randint(10, 600))
                 if late
                 else timedelta(seconds=1)
@@ -184,13 +164,13 @@ class _Visit:
             (
                 str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 name,
-                self.at.isoformat(),
+                at.isoformat(),
                 client_time.isoformat() if client_time else None,
                 self.visitor,
                 self.session,
-                None,  # demo visitors never sign in
+                self.visit.user_id,
                 path,
-                route,
+                _route(path) if route is None else route,
                 self.first_ref,
                 self.source,
                 self.medium,
@@ -201,7 +181,7 @@ class _Visit:
                 product,
                 variant,
                 order,
-                value,
+                None if value is None else str(value),
                 self.run.currency if value is not None else "",
                 self.device,
                 self.browser,
@@ -217,94 +197,89 @@ class _Visit:
         )
         self.first_ref = self.referrer if name != "page_view" else ""
 
-    def browse(self, *, products: Sequence[DemoProduct]) -> None:
-        """Land on a page, then view a few products (bots, many more)."""
-        rng = self.rng
-        self.views = 1 + int(rng.expovariate(1 / (12 if self.is_bot else 3)))
-        self.landing = rng.choice(STATIC_PAGES[:1] * 3 + STATIC_PAGES)
-        self.product = rng.choice(products)
-        route = "shop:home" if self.landing == "/" else "shop:search"
-        self.event(name="page_view", path=self.landing, route=route)
-        for _ in range(self.views - 1):
-            self.product = rng.choice(products)
-            path = f"/p/{self.product.slug}/"
-            self.event(name="page_view", path=path, route="shop:product")
+    def play(self) -> None:
+        """Record each step's events, then (humans) the engagement beacon."""
+        for step in self.visit.steps:
+            getattr(self, f"_{step.action}")(step)
+        if not self.is_bot and self.visit.steps:
+            rng, landing = self.rng, self.visit.steps[0]
             self.event(
-                name="product_view",
-                path=path,
-                route="shop:product",
-                product=self.product.product_id,
+                name="engaged",
+                at=self.visit.steps[-1].at + timedelta(seconds=2),
+                path=landing.path,
+                route="",
+                props={"seconds": round(rng.uniform(5, 400), 1)},
+                client=True,
+                late=rng.random() < 0.05,
             )
-            if not self.is_bot and rng.random() < 0.5:
-                self.event(
-                    name="scroll",
-                    path=path,
-                    route="shop:product",
-                    props={"depth": rng.choice([25, 50, 75, 100])},
-                    client=True,
-                    late=rng.random() < 0.03,
-                )
 
-    def shop(self, *, orders: Sequence[tuple[int, Decimal]]) -> None:
-        """Perhaps put the last product viewed in the cart, check out and buy."""
-        rng, product = self.rng, self.product
-        p_cart = 0.18 * self.lift * (0.8 if self.device == "mobile" else 1.0)
-        if not (self.views > 1 and rng.random() < p_cart):
-            return
-        qty = rng.choice([1, 1, 1, 2, 3])
+    def _page(self, step: DemoStep) -> None:
+        self.event(name="page_view", at=step.at, path=step.path)
+
+    def _product(self, step: DemoStep) -> None:
+        self._page(step)
+        self.event(
+            name="product_view",
+            at=step.at + timedelta(seconds=1),
+            path=step.path,
+            product=step.product_id,
+        )
+        if not self.is_bot and self.rng.random() < 0.5:
+            self.event(
+                name="scroll",
+                at=step.at + timedelta(seconds=3),
+                path=step.path,
+                props={"depth": self.rng.choice([25, 50, 75, 100])},
+                client=True,
+                late=self.rng.random() < 0.03,
+            )
+
+    def _search(self, step: DemoStep) -> None:
+        self._page(step)
+        self.event(
+            name="search",
+            at=step.at + timedelta(seconds=1),
+            path=step.path,
+            props={"query": step.query, "results": step.results},
+        )
+
+    def _add(self, step: DemoStep) -> None:
         self.event(
             name="add_to_cart",
-            path=f"/p/{product.slug}/",
-            route="shop:cart_add",
-            product=product.product_id,
-            variant=product.variant_id,
-            value=str(product.price * qty),
-            props={"quantity": qty},
+            at=step.at,
+            path=step.path,
+            product=step.product_id,
+            variant=step.variant_id,
+            value=step.value,
+            props={"quantity": step.quantity},
         )
         self.event(
             name="click",
-            path=f"/p/{product.slug}/",
+            at=step.at + timedelta(seconds=1),
+            path=step.path,
             route="shop:product",
             props={"track": "add-to-cart"},
             client=True,
         )
-        self.event(name="page_view", path="/cart/", route="shop:cart")
-        if not rng.random() < 0.55:
-            return
+
+    def _checkout(self, step: DemoStep) -> None:
         self.event(
             name="begin_checkout",
-            path="/checkout/",
-            route="shop:checkout",
-            value=str(product.price * qty),
-            props={"items": qty},
+            at=step.at,
+            path=step.path,
+            value=step.value,
+            props={"items": step.quantity},
         )
-        self.event(name="page_view", path="/checkout/", route="shop:checkout")
-        if not rng.random() < 0.6:
-            return
-        order = rng.choice(orders) if orders else (None, product.price * qty)
+        self._page(step._replace(at=step.at + timedelta(seconds=1)))
+
+    def _purchase(self, step: DemoStep) -> None:
         self.event(
             name="purchase",
-            path="/checkout/",
-            route="shop:checkout",
-            order=order[0],
-            value=str(order[1]),
-            props={"items": qty},
-        )
-        self.event(
-            name="page_view",
-            path=f"/orders/demo-{self.number}/",
-            route="shop:order_detail",
-        )
-
-    def leave(self) -> None:
-        rng = self.rng
-        self.event(
-            name="engaged",
-            path=self.landing,
-            route="",
-            props={"seconds": round(rng.uniform(5, 400), 1)},
-            client=True,
-            late=rng.random() < 0.05,
+            at=step.at,
+            path=step.path,
+            order=step.order_id,
+            value=step.value,
+            props={"items": step.quantity},
         )
 
 
@@ -313,72 +288,59 @@ def _events_write(*, rows: list[tuple]) -> None:
         return
     if connection.vendor == "postgresql":
         events_copy(rows=rows)
-    else:
-        Event.objects.bulk_create(
-            [Event(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
-            batch_size=500,
-            ignore_conflicts=True,
+        return
+    # One executemany, with values adapted as the ORM would store them: a
+    # tenth of bulk_create's time, which is most of `make run`'s seed.
+    ops, meta = connection.ops, Event._meta
+    times = {COLUMNS.index("occurred_at"), COLUMNS.index("client_time")}
+    event_id = COLUMNS.index("event_id")
+
+    def adapted(row):
+        row = list(row)
+        for i in times:
+            if row[i] is not None:
+                row[i] = ops.adapt_datetimefield_value(datetime.fromisoformat(row[i]))
+        row[event_id] = row[event_id].replace("-", "")
+        return row
+
+    columns = ", ".join(ops.quote_name(meta.get_field(c).column) for c in COLUMNS)
+    marks = ", ".join(["%s"] * len(COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {meta.db_table} ({columns}) VALUES ({marks})",
+            [adapted(row) for row in rows],
         )
 
 
 def clickstream_generate(
     *,
-    products: Sequence[DemoProduct],
-    orders: Sequence[tuple[int, Decimal]],
-    days: int = 30,
-    events: int | None = None,
+    visits: Sequence[DemoVisit],
     seed: int = 0,
     stdout=None,
 ) -> int:
     """
-    Generate about `events` events (default: 3,000 a day) over `days` days
-    ending now for `products` and past `orders` (id, total), replacing
-    earlier demo rows. Returns the number of events written; sessions and
-    rollups are the caller's to build over those days.
+    Record the events of `visits`, replacing earlier demo rows. Returns the
+    number of events written; sessions and rollups are the caller's to build
+    over the visits' days.
     """
-    if days < 1:
-        raise ValueError("days must be at least 1")
-    target = events if events is not None else days * 3000
-    if not products:
-        if stdout:
-            stdout.write("No products with variants: load the catalogue first.")
-        return 0
-    now = datetime.now(UTC).replace(microsecond=0)
-    run = _Run(
-        rng=random.Random(seed),
-        seed=seed,
-        visitors=max(50, target // 25),
-        days=days,
-        start=now - timedelta(days=days),
-        now=now,
-        zone=shop_zone(),
-        currency=settings.SHOP_CURRENCY,
-    )
+    run = _Run(rng=random.Random(seed), seed=seed, currency=settings.SHOP_CURRENCY)
     with transaction.atomic():
         Event.objects.filter(visitor_id__startswith="demo-").delete()
         SessionSummary.objects.filter(visitor_id__startswith="demo-").delete()
 
-    written, chunk, session_no = 0, [], 0
-    report_every = max(target // 10, 1)
-    next_report = report_every
-    while written + len(chunk) < target:
-        session_no += 1
-        visit = _Visit(run=run, number=session_no, out=chunk)
-        visit.browse(products=products)
-        if visit.is_bot:
-            continue
-        visit.shop(orders=orders)
-        visit.leave()
+    written, chunk = 0, []
+    report_every = max(len(visits) // 10, 1)
+    for number, visit in enumerate(visits, 1):
+        _Session(run=run, visit=visit, out=chunk).play()
         if len(chunk) >= CHUNK_ROWS:
             _events_write(rows=chunk)
             written, chunk = written + len(chunk), []
-            if stdout and written >= next_report:
-                stdout.write(f"  {written:,} events…")
-                next_report += report_every
+        if stdout and number % report_every == 0:
+            stdout.write(f"  {written + len(chunk):,} events…")
     _events_write(rows=chunk)
     written += len(chunk)
     if stdout:
         stdout.write(
-            f"Generated {written:,} clickstream events in {session_no:,} sessions."
+            f"Generated {written:,} clickstream events in {len(visits):,} sessions."
         )
     return written

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo(product, variant):
-    made = demo_generate(product)
+    made = demo_generate(product, variant)
     analytics_rollup_run(since=datetime.now(UTC) - timedelta(days=3))
     return made
 

@@ -1,3 +1,4 @@
+import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -5,27 +6,64 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from analytics.demo import DemoProduct, clickstream_generate
+from analytics.demo import DemoStep, DemoVisit, clickstream_generate
 from analytics.models import Event, HourlyRollup, SessionSummary
 from analytics.rollups import hour_floor, rollups_build
 from analytics.sessions import sessions_build
 from analytics.tracking import SessionState, session_continues
+from config.days import shop_zone
 
 pytestmark = pytest.mark.django_db
 
 
-def demo_generate(product) -> int:
+def demo_visits(product, variant, *, visits: int = 300) -> list[DemoVisit]:
+    """
+    Two days of visits to `product`, as the shop's demo hands them over: every
+    25th buys it, every 16th is a bot.
+    """
+    rng = random.Random(3)
+    now, path = datetime.now(UTC) - timedelta(hours=2), f"/p/{product.slug}/"
+    made = []
+    for number in range(1, visits + 1):
+        at = now - timedelta(minutes=rng.randrange(2 * 24 * 60 - 60))
+        if at.astimezone(shop_zone()).hour == 23:  # visits end by midnight
+            at -= timedelta(hours=1)
+        steps = [
+            DemoStep(at, "page", "/"),
+            DemoStep(at + timedelta(seconds=20), "product", path, product.pk),
+        ]
+        if number % 25 == 0:
+            total = variant.price
+            steps += [
+                DemoStep(
+                    at + timedelta(seconds=40),
+                    "add",
+                    "/cart/add/",
+                    product.pk,
+                    variant.pk,
+                    value=total,
+                    quantity=1,
+                ),
+                DemoStep(at + timedelta(seconds=60), "page", "/cart/"),
+                DemoStep(
+                    at + timedelta(seconds=80), "checkout", "/checkout/", value=total
+                ),
+                DemoStep(
+                    at + timedelta(seconds=99),
+                    "purchase",
+                    "/checkout/",
+                    order_id=number,
+                    value=total,
+                    quantity=1,
+                ),
+            ]
+        made.append(DemoVisit(number, number % 60, None, number % 16 == 0, steps))
+    return made
+
+
+def demo_generate(product, variant) -> int:
     """Two days of demo events for `product`, with sessions and rollups."""
-    made = clickstream_generate(
-        products=[
-            DemoProduct(product.pk, product.slug, variant.pk, variant.price)
-            for variant in product.variants.all()
-        ],
-        orders=[],
-        days=2,
-        events=3000,
-        seed=7,
-    )
+    made = clickstream_generate(visits=demo_visits(product, variant), seed=7)
     since, until = datetime.now(UTC) - timedelta(days=3), datetime.now(UTC)
     sessions_build(since=since, until=until + timedelta(hours=1))
     rollups_build(since=since, until=until + timedelta(hours=1))
@@ -34,7 +72,7 @@ def demo_generate(product) -> int:
 
 @pytest.fixture
 def demo(product, variant):
-    return demo_generate(product)
+    return demo_generate(product, variant)
 
 
 def raw_counts():
@@ -92,7 +130,7 @@ def test_every_rollup_equals_the_count_from_raw_events(demo):
 
 def test_demo_is_idempotent_and_tells_a_story(demo, product, variant):
     first = Event.objects.count()
-    assert demo_generate(product) == demo
+    assert demo_generate(product, variant) == demo
     assert Event.objects.count() == first
     human = SessionSummary.objects.filter(is_bot=False)
     assert set(human.values_list("channel", flat=True)) >= {

@@ -1,8 +1,10 @@
 """
 Build the demo store so a fresh checkout has something to browse: the
-catalogue, customers and orders (shop), 30 days of clickstream (analytics)
-and the dashboards built from them. It lives in adminpanel, the one app
-that may use all three.
+catalogue, customers, and half a year of simulated visits that made its
+orders and carts (shop), their clickstream (analytics) and the dashboards
+built from them. Every dashboard preset, "Last 90 days" included, has a
+recorded previous period. It lives in adminpanel, the one app that may use
+all three.
 
 Idempotent: a second run adds nothing. `--products` scales the catalogue up
 to 100,000 products for benchmarks.
@@ -17,10 +19,14 @@ from django.core.management.base import BaseCommand, CommandError
 from adminpanel.jobs import job_run_now
 from adminpanel.models import JobRun
 from adminpanel.pipeline import analytics_rollup_run
-from analytics.demo import DemoProduct, clickstream_generate
-from shop.demo import demo_catalogue_build, demo_catalogue_sample, demo_orders_build
+from analytics.demo import DemoStep, DemoVisit, clickstream_generate
+from shop.demo import demo_catalogue_build, demo_visits_build
 
-DEMO_DAYS = 30
+# Twice the longest preset (90 days), and the day it started.
+DEMO_DAYS = 182
+VISITS_PER_DAY = 60
+# About how many events a demo visit records, to turn --events into visits.
+EVENTS_PER_VISIT = 9
 
 
 class Command(BaseCommand):
@@ -37,16 +43,21 @@ class Command(BaseCommand):
             "--orders",
             type=int,
             default=600,
-            help="Number of past orders (default 600).",
+            help="Number of past orders, each from a simulated visit (default 600).",
         )
         parser.add_argument(
             "--events",
             type=int,
             default=None,
-            help="Clickstream events to generate (default: 30 days of realistic traffic).",
+            help=(
+                f"About how many clickstream events the simulated visits record "
+                f"(default: {VISITS_PER_DAY} visits a day for {DEMO_DAYS} days)."
+            ),
         )
         parser.add_argument(
-            "--no-events", action="store_true", help="Skip the demo clickstream."
+            "--no-events",
+            action="store_true",
+            help="Make the visits' orders and carts, but record no clickstream.",
         )
         parser.add_argument("--seed", type=int, default=7, help="Random seed.")
 
@@ -63,26 +74,34 @@ class Command(BaseCommand):
             products=options["products"], seed=options["seed"], progress=progress
         )
         self._say(f"Products: {made} new.")
-        made = demo_orders_build(
-            orders=options["orders"], seed=options["seed"], progress=progress
+        events = options["events"]
+        visits = demo_visits_build(
+            visits=(
+                DEMO_DAYS * VISITS_PER_DAY
+                if events is None
+                else max(events // EVENTS_PER_VISIT, 1)
+            ),
+            orders=options["orders"],
+            days=DEMO_DAYS,
+            seed=options["seed"],
+            progress=progress,
         )
-        self._say(f"Orders: {made} new.")
+        self._say(f"Visits: {len(visits)}, making {options['orders']} orders.")
         if not options["no_events"]:
-            self._clickstream(options, progress)
+            self._clickstream(visits, options["seed"])
         self._dashboards()
         self._say(
             f"Demo store ready in {time.monotonic() - started:.1f}s.", success=True
         )
 
-    def _clickstream(self, options, progress):
-        products, orders = demo_catalogue_sample()
+    def _clickstream(self, visits, seed):
         made = clickstream_generate(
-            products=[DemoProduct(*product) for product in products],
-            orders=orders,
-            days=DEMO_DAYS,
-            events=options["events"],
-            seed=options["seed"],
-            stdout=self.stdout,
+            visits=[
+                DemoVisit(*visit[:-1], [DemoStep(*step) for step in visit.steps])
+                for visit in visits
+            ],
+            seed=seed,
+            stdout=self.stdout if self.verbosity > 0 else None,
         )
         self._say(f"Clickstream: {made} new events.")
         now = datetime.now(UTC)
