@@ -36,6 +36,7 @@ from .cognito import (
 )
 from .models import AbstractAddress, Address, User
 from .signals import user_email_verified
+from .tasks import account_exists_notice_send
 
 logger = logging.getLogger(__name__)
 
@@ -102,22 +103,30 @@ def account_sign_up(*, email: str, name: str, password: str) -> None:
     """
     config = cognito_config()
     email = email.lower()
-    cognito_call(
-        "sign_up",
-        **_with_secret(
-            {
-                "ClientId": config.client_id,
-                "Username": email,
-                "Password": password,
-                "UserAttributes": [
-                    {"Name": "email", "Value": email},
-                    {"Name": "name", "Value": name},
-                ],
-            },
-            username=email,
-            config=config,
-        ),
-    )
+    try:
+        cognito_call(
+            "sign_up",
+            **_with_secret(
+                {
+                    "ClientId": config.client_id,
+                    "Username": email,
+                    "Password": password,
+                    "UserAttributes": [
+                        {"Name": "email", "Value": email},
+                        {"Name": "name", "Value": name},
+                    ],
+                },
+                username=email,
+                config=config,
+            ),
+        )
+    except CognitoError as exc:
+        if exc.code not in {"UsernameExistsException", "AliasExistsException"}:
+            raise
+        # The same answer as for a new account, so sign-up never reveals
+        # which emails have one; the owner is told by email instead.
+        account_exists_notice_send.enqueue(email=email)
+        return
     _local_code_hint(email=email, page="confirm")
 
 

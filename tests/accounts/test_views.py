@@ -55,13 +55,7 @@ def test_sign_up_with_a_weak_password_says_why(client, cognito):
     assert b"too weak" in response.content
 
 
-def test_sign_up_with_an_existing_email_says_so(client, cognito, make_cognito_user):
-    make_cognito_user(email="taken@example.com")
-    response = client.post(
-        reverse("accounts:signup"),
-        {"email": "taken@example.com", "name": "Again", "password": PASSWORD},
-    )
-    assert b"already exists" in response.content
+# Sign-up with an existing email: tests/accounts/test_enumeration.py.
 
 
 def test_an_unconfirmed_user_is_sent_to_the_confirm_page(client, cognito):
