@@ -297,21 +297,32 @@ def _payment_choices():
     return [(provider.code, provider.label) for provider in payment_providers()]
 
 
+def _placed_order(request):
+    """The order this checkout form's token already placed, if any."""
+    if request.method != "POST":
+        return None
+    return selectors.order_for_checkout_token(
+        # NUL would make PostgreSQL refuse the query; no token holds one.
+        token=request.POST.get("checkout_token", "")[:64].replace("\x00", ""),
+        user=request.user,
+        session_key=request.session.session_key,
+    )
+
+
 def checkout(request):
-    if request.method == "POST":
-        # A resubmitted form (reload, back and submit) shows the order it
-        # already placed, even though the cart is now empty.
-        placed = selectors.order_for_checkout_token(
-            # NUL would make PostgreSQL refuse the query; no token holds one.
-            token=request.POST.get("checkout_token", "")[:64].replace("\x00", ""),
-            user=request.user,
-            session_key=request.session.session_key,
-        )
-        if placed is not None:
-            return redirect(placed)
+    # A resubmitted form (reload, back and submit) shows the order it
+    # already placed, even though the cart is now empty.
+    placed = _placed_order(request)
+    if placed is not None:
+        return redirect(placed)
     cart = _cart(request)
     summary = selectors.cart_detail(cart=cart)
     if not summary["lines"]:
+        # The same form posted at once (a double click, a retry) may have
+        # placed the order, and emptied the cart, since the check above.
+        placed = _placed_order(request)
+        if placed is not None:
+            return redirect(placed)
         messages.info(request, "Your cart is empty.")
         return redirect("shop:cart")
     if request.method == "POST":
@@ -327,6 +338,9 @@ def checkout(request):
                     session_key=_session_key(request, create=True),
                 )
             except services.CheckoutError as exc:
+                placed = _placed_order(request)  # by a parallel post, as above
+                if placed is not None:
+                    return redirect(placed)
                 for problem in exc.problems:
                     messages.error(request, problem)
                 return redirect("shop:cart")

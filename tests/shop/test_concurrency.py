@@ -56,7 +56,11 @@ def test_last_units_are_sold_once_under_concurrency(live_server, settings):
         barrier.wait()
         response = session.post(
             live_server.url + "/checkout/",
-            data={**CHECKOUT, "csrfmiddlewaretoken": csrf, "checkout_token": checkout_token},
+            data={
+                **CHECKOUT,
+                "csrfmiddlewaretoken": csrf,
+                "checkout_token": checkout_token,
+            },
             allow_redirects=False,
             timeout=30,
         )
@@ -74,3 +78,39 @@ def test_last_units_are_sold_once_under_concurrency(live_server, settings):
     assert sum(loc == "/cart/" for loc in locations) == 15
     assert Order.objects.count() == 5
     assert ProductVariant.objects.get(pk=variant.pk).stock == 0
+
+
+def test_one_form_posted_twenty_times_at_once_lands_every_answer_on_its_order(
+    live_server, settings
+):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    product = ProductFactory()
+    variant = VariantFactory(product=product, stock=5)
+    session, csrf, checkout_token = _shopper_ready(
+        live_server.url, variant.pk, product.get_absolute_url()
+    )
+    barrier = threading.Barrier(20)
+    locations = []
+
+    def submit():
+        barrier.wait()
+        response = session.post(
+            live_server.url + "/checkout/",
+            data={
+                **CHECKOUT,
+                "csrfmiddlewaretoken": csrf,
+                "checkout_token": checkout_token,
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        locations.append((response.status_code, response.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=submit) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    order = Order.objects.get()
+    assert locations == [(302, order.get_absolute_url())] * 20
