@@ -1,17 +1,21 @@
 """
-The S3 archive of the shop's database: one CSV per reference table and one
+The S3 archive of the shop's database: one file per reference table and one
 per day for time-based tables, each with its MD5 recorded in
 ``archive_info.json`` so that an unchanged file is never uploaded again.
 
 Layout under ``s3://<bucket>/<prefix>/``::
 
     archive_info.json
-    categories/part.csv
-    events/dt=2024-05-01/part.csv
+    categories/part.jsonl
+    events/dt=2024-05-01/part.jsonl
     ...
 
-CSV follows RFC 4180 (CRLF, fields quoted when needed); NULL is an empty
-field, datetimes are UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON is compact.
+Files are JSON Lines as Athena's Hive JSON SerDe reads them
+(``analytics.jsonlines``: NULL as ``null``, UTC timestamps as
+``YYYY-MM-DD HH:MM:SS.ffffff``, line breaks escaped), declared by
+``adminpanel.athena``. ``--excel`` writes CSV instead (``part.csv``, RFC
+4180 with a BOM, NULL an empty field, formula cells neutralised), for
+spreadsheets and not for Athena; restore reads either, by the file's name.
 """
 
 import base64
@@ -19,6 +23,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import logging
 import tempfile
@@ -31,6 +36,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from analytics.jsonlines import json_keys, json_line
 from config.aws import aws_client
 
 from .exports import FORMULA_PREFIXES
@@ -38,7 +44,7 @@ from .exports import FORMULA_PREFIXES
 logger = logging.getLogger(__name__)
 
 INFO_NAME = "archive_info.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Columns never archived: a password hash does not belong in a data lake and
 # the search vector is rebuilt from the other columns.
 EXCLUDED_COLUMNS = {"password", "search_vector"}
@@ -119,7 +125,7 @@ def table_schema(table: ArchiveTable) -> dict:
 
 
 def encode_value(value) -> str:
-    """One cell: the inverse of ``restore.decode_value``."""
+    """One CSV cell (``--excel``): the inverse of ``restore.decode_value``."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -158,12 +164,14 @@ def is_text(f: models.Field) -> bool:
     return isinstance(f, models.CharField | models.TextField | models.FileField)
 
 
-def key_for(prefix: str, table: str, day: dt.date | None) -> str:
+def key_for(
+    prefix: str, table: str, day: dt.date | None, *, excel: bool = False
+) -> str:
     parts = [prefix.strip("/")] if prefix.strip("/") else []
     parts.append(table)
     if day is not None:
         parts.append(f"dt={day.isoformat()}")
-    parts.append("part.csv")
+    parts.append("part.csv" if excel else "part.jsonl")
     return "/".join(parts)
 
 
@@ -212,7 +220,7 @@ def info_load(*, bucket: str, prefix: str, client=None) -> dict | None:
 
 
 class _HashingFile:
-    """Text sink for csv.writer that hashes and spools the encoded bytes."""
+    """Text sink (for csv.writer too) that hashes and spools the encoded bytes."""
 
     def __init__(self, bom: bool):
         self.md5 = hashlib.md5(usedforsecurity=False)
@@ -263,46 +271,49 @@ class ArchiveResult:
 def _iter_files(
     table: ArchiveTable, *, excel: bool, chunk_size: int = 5000
 ) -> Iterator[tuple[dt.date | None, _HashingFile]]:
-    """Stream the table and yield one finished CSV per partition."""
+    """Stream the table and yield one finished file per partition."""
     columns = table.columns()
-    qs = table.model._default_manager.all()
-    if table.partitioned:
-        lookup = table.time_lookup or table.time_field
-        rows = qs.order_by(lookup, "pk").values_list(lookup, *columns)
-    else:
-        rows = qs.order_by("pk").values_list(*columns)
-    current_day: dt.date | None = None
-    out: _HashingFile | None = None
-    writer = None
+    keys = json_keys(columns)
     # For Excel, text cells are neutralised as the dashboards' CSVs are.
-    texts = [is_text(f) for f in table.fields()] if excel else None
-    for row in rows.iterator(chunk_size=chunk_size):
-        if table.partitioned:
-            moment, row = row[0], row[1:]
-            day = moment.astimezone(dt.UTC).date()
-            if out is not None and day != current_day:
-                yield current_day, out
-                out = None
-            current_day = day
-        if out is None:
-            out = _HashingFile(bom=excel)
+    texts = [is_text(f) for f in table.fields()]
+    for day, rows in _day_groups(table, chunk_size=chunk_size):
+        out = _HashingFile(bom=excel)
+        if excel:
             writer = csv.writer(out, lineterminator="\r\n")
             writer.writerow(columns)
-        cells = [encode_value(v) for v in row]
-        if texts:
-            cells = [
-                excel_neutralise(c) if text else c
-                for c, text in zip(cells, texts, strict=True)
-            ]
-        writer.writerow(cells)
-        out.rows += 1
-    if out is not None:
-        yield current_day, out
-    elif not table.partitioned:
-        # An empty reference table is still a file, with just its header.
-        out = _HashingFile(bom=excel)
-        csv.writer(out, lineterminator="\r\n").writerow(columns)
-        yield None, out
+            for row in rows:
+                writer.writerow(
+                    excel_neutralise(c) if text else c
+                    for c, text in zip(map(encode_value, row), texts, strict=True)
+                )
+                out.rows += 1
+        else:
+            for row in rows:
+                out.write(json_line(keys, row) + "\n")
+                out.rows += 1
+        yield day, out
+
+
+def _day_groups(
+    table: ArchiveTable, *, chunk_size: int
+) -> Iterator[tuple[dt.date | None, Iterator[tuple]]]:
+    """
+    The table's rows by id, in one group per UTC day for a time-based table;
+    a reference table is one group, even when empty (its file is still
+    written).
+    """
+    qs = table.model._default_manager.all()
+    if not table.partitioned:
+        rows = qs.order_by("pk").values_list(*table.columns())
+        yield None, rows.iterator(chunk_size=chunk_size)
+        return
+    lookup = table.time_lookup or table.time_field
+    rows = qs.order_by(lookup, "pk").values_list(lookup, *table.columns())
+    for day, group in itertools.groupby(
+        rows.iterator(chunk_size=chunk_size),
+        key=lambda row: row[0].astimezone(dt.UTC).date(),
+    ):
+        yield day, (row[1:] for row in group)
 
 
 def _upload(client, *, bucket: str, key: str, out: _HashingFile) -> None:
@@ -428,14 +439,15 @@ def _table_files_archive(
 ) -> None:
     """Upload the table's changed files and delete its stale ones."""
     for day, out in _iter_files(table, excel=excel):
-        rel = key_for("", table.name, day)
+        rel = key_for("", table.name, day, excel=excel)
         file_entry = _file_entry(
-            key=key_for(prefix, table.name, day),
+            key=key_for(prefix, table.name, day, excel=excel),
             day=day,
             out=out,
             recorded=old_files.get(rel, {}),
             reusable=reusable,
         )
+        file_entry["excel"] = excel
         # Recorded before the upload so that a failure is recorded too.
         entry["files"][rel] = file_entry
         unchanged = file_entry["status"] == "unchanged"
@@ -456,8 +468,11 @@ def _table_files_archive(
             tresult.bytes_uploaded += out.bytes
     # A day whose rows are no longer in the database (pruned) keeps its file:
     # archived days are immutable, and the archive is then their only copy.
+    # A day written now in the other format (CSV for --excel, JSON Lines)
+    # replaces its old record; the old object stays in the bucket.
+    written = {f["dt"] for f in entry["files"].values()}
     for rel, old in old_files.items():
-        if rel not in entry["files"]:
+        if rel not in entry["files"] and old.get("dt") not in written:
             entry["files"][rel] = {**old, "status": "kept"}
             entry["rows"] += old.get("rows", 0)
             entry["bytes"] += old.get("bytes", 0)

@@ -6,11 +6,14 @@ a window. Every file's MD5 is checked against ``archive_info.json`` before a
 single row of it is loaded, and rows are inserted with their original
 primary keys, ignoring those already present, so a second run adds nothing.
 
-On PostgreSQL each file is streamed with ``COPY ... FROM STDIN`` into a
-temporary staging table and moved over with ``INSERT ... SELECT ... ON
-CONFLICT DO NOTHING``: an order of magnitude faster than the ORM, and the
-archived ``auto_now`` values go in as they are. Other databases (SQLite in
-development) take the ORM path.
+Files are JSON Lines (``part.jsonl``, ``analytics.jsonlines``) or, from
+``--excel`` archives and archives older than them, CSV (``part.csv``); the
+name says which. On PostgreSQL each file is streamed with ``COPY ... FROM
+STDIN`` (JSON Lines turned into CSV rows on the way, one row a line, so an
+error's line number is the file's) into a temporary staging table and moved
+over with ``INSERT ... SELECT``: an order of magnitude faster than the ORM,
+and the archived ``auto_now`` values go in as they are. Other databases
+(SQLite in development) take the ORM path.
 """
 
 import csv
@@ -108,6 +111,53 @@ def decode_value(f: models.Field, text: str):
     return text
 
 
+def decode_json_value(f: models.Field, value):
+    """
+    One value of a JSON line (read with ``parse_float=Decimal``) back to a
+    Python value: ``analytics.jsonlines.json_value``'s inverse.
+    """
+    if value is None:
+        if f.null:
+            return None
+        raise ValueError(f"column {f.attname} is null but may not be NULL")
+    if isinstance(f, models.BooleanField):
+        if not isinstance(value, bool):
+            raise ValueError(f"column {f.attname}: {value!r} is not true or false")
+        return value
+    if is_text(f):
+        if not isinstance(value, str):
+            raise ValueError(f"column {f.attname}: {value!r} is not text")
+        return value
+    if isinstance(value, bool | dict | list):
+        raise ValueError(
+            f"column {f.attname}: {value!r} is not a {f.get_internal_type()}"
+        )
+    # Numbers keep their exact text (Decimal), times and JSON are text.
+    return decode_value(f, str(value))
+
+
+def _jsonl_rows(spool, columns: list[str], *, key: str):
+    """(line number, values in column order) of an archived JSON Lines file."""
+    spool.seek(0)
+    text = io.TextIOWrapper(spool, encoding="utf-8", newline="\n")
+    try:
+        for line, body in enumerate(text, start=1):
+            try:
+                obj = json.loads(body, parse_float=Decimal)
+            except ValueError as exc:
+                raise RestoreError(f"{key}, line {line}: not JSON ({exc})") from None
+            if not isinstance(obj, dict) or list(obj) != columns:
+                got = list(obj) if isinstance(obj, dict) else type(obj).__name__
+                raise RestoreError(
+                    f"{key}, line {line}: its columns {got} differ from the "
+                    f"model's {columns}; the archive was written by another "
+                    "version of the schema"
+                )
+            yield line, list(obj.values())
+    finally:
+        text.detach()  # the spool stays open until the restore ends
+
+
 def restore_window(
     *,
     days_before: int = 1,
@@ -169,28 +219,52 @@ def _orm_insert(model, batch: list, *, add: bool, key: str) -> int:
     return len(batch)
 
 
-def _load_file(
-    table, spool, *, key: str, add: bool = False, excel: bool = False
-) -> tuple[int, int]:
-    """The ORM path (SQLite): decode each cell and insert. (read, added)."""
-    model = table.model
+def _csv_rows(table, spool, *, key: str, excel: bool):
+    """(line number, decoded values) of an archived CSV file."""
     _check_header(table, spool, key=key)
     spool.seek(0)
     rows = csv_bytes_reader(spool)
     next(rows)
     fields = table.fields()
-    is_user = model is apps_user()
-    batch, read, added = [], 0, 0
     for line, values in enumerate(rows, start=2):
         try:
-            data = {
-                f.attname: decode_value(
-                    f, excel_restore(v) if excel and is_text(f) else v
-                )
-                for f, v in zip(fields, values, strict=True)
-            }
+            yield (
+                line,
+                [
+                    decode_value(f, excel_restore(v) if excel and is_text(f) else v)
+                    for f, v in zip(fields, values, strict=True)
+                ],
+            )
         except ValueError as exc:
             raise RestoreError(f"{key}, line {line}: {exc}") from None
+
+
+def _decoded_rows(table, spool, *, key: str, excel: bool):
+    """(line number, Python values) of an archived file, CSV or JSON Lines."""
+    if key.endswith(".csv"):
+        yield from _csv_rows(table, spool, key=key, excel=excel)
+        return
+    fields = table.fields()
+    for line, values in _jsonl_rows(spool, table.columns(), key=key):
+        try:
+            yield (
+                line,
+                [decode_json_value(f, v) for f, v in zip(fields, values, strict=True)],
+            )
+        except ValueError as exc:
+            raise RestoreError(f"{key}, line {line}: {exc}") from None
+
+
+def _load_file(
+    table, spool, *, key: str, add: bool = False, excel: bool = False
+) -> tuple[int, int]:
+    """The ORM path (SQLite): decode each cell and insert. (read, added)."""
+    model = table.model
+    columns = table.columns()
+    is_user = model is apps_user()
+    batch, read, added = [], 0, 0
+    for _line, values in _decoded_rows(table, spool, key=key, excel=excel):
+        data = dict(zip(columns, values, strict=True))
         if is_user:
             # Passwords are never archived; restored accounts sign in via
             # Cognito or get a new password.
@@ -239,12 +313,38 @@ def _staging_create(cursor, table) -> str:
     return staging
 
 
+def _jsonl_as_csv(table, spool, *, key: str):
+    """
+    A verified JSON Lines file as CSV rows for COPY, one row a line: NULL
+    unquoted and empty, every other value quoted, so text stays text.
+    """
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+")  # noqa: SIM115
+    writer = csv.writer(out, quoting=csv.QUOTE_NOTNULL, lineterminator="\n")
+    for _line, values in _jsonl_rows(spool, table.columns(), key=key):
+        writer.writerow(
+            json.dumps(v) if isinstance(v, dict | list) else v for v in values
+        )
+    out.seek(0)
+    return out
+
+
 def _copy_file(cursor, table, spool, *, key: str, staging: str) -> int:
-    """Stream one verified CSV into the staging table; the rows read."""
+    """Stream one verified file into the staging table; the rows read."""
     qn = connection.ops.quote_name
+    fields = table.fields()
+    if not key.endswith(".csv"):
+        sql = (
+            f"COPY {staging} ({', '.join(qn(f.column) for f in fields)}) "
+            "FROM STDIN WITH (FORMAT csv)"
+        )
+        with _jsonl_as_csv(table, spool, key=key) as rows:
+            try:
+                cursor.cursor.copy_expert(sql, rows, size=1024 * 1024)
+            except connection.Database.Error as exc:
+                raise RestoreError(f"{key}: {str(exc).strip()}") from None
+            return cursor.cursor.rowcount
     _check_header(table, spool, key=key)
     spool.seek(0)
-    fields = table.fields()
     options = ["FORMAT csv", "HEADER true", "ENCODING 'UTF8'"]
     # The archive writes NULL and '' alike as an empty field; in a column
     # that may not be NULL it can only have been ''.
@@ -362,25 +462,31 @@ def _files_in_window(entry: dict, since: dt.date, until: dt.date) -> list[dict]:
 
 
 def _table_load(
-    *, table: ArchiveTable, spools: list[tuple[str, object]], add: bool, excel: bool
+    *, table: ArchiveTable, spools: list[tuple[str, object, bool]], add: bool
 ) -> TableRestore:
-    """Load one table's verified files; raises RestoreError on any problem."""
+    """
+    Load one table's verified files, each (key, spool, written for Excel);
+    raises RestoreError on any problem.
+    """
     tresult = TableRestore(name=table.name, files=len(spools))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             staging = _staging_create(cursor, table)
-            for key, spool in spools:
+            # Excel files first, so that taking their apostrophes off
+            # touches only their rows.
+            excel_files = [s for s in spools if s[2]]
+            for key, spool, _excel in [*excel_files, *(s for s in spools if not s[2])]:
                 tresult.rows_read += _copy_file(
                     cursor, table, spool, key=key, staging=staging
                 )
-            if excel:
-                _excel_restore_staged(cursor, table, staging=staging)
+                if excel_files and key == excel_files[-1][0]:
+                    _excel_restore_staged(cursor, table, staging=staging)
             tresult.rows_added = _insert_staged(
                 cursor, table, staging=staging, key=table.name, add=add
             )
     else:
         with _keep_timestamps(table.model):
-            for key, spool in spools:
+            for key, spool, excel in spools:
                 read, added = _load_file(table, spool, key=key, add=add, excel=excel)
                 tresult.rows_read += read
                 tresult.rows_added += added
@@ -494,20 +600,18 @@ def restore_run(
                 "of this same archive, pass --add); nothing was restored"
             )
     # Every file is fetched and checked before a single row is written.
-    spools: dict[str, list[tuple[str, object]]] = {}
+    spools: dict[str, list[tuple[str, object, bool]]] = {}
     try:
         for table, entry in chosen:
             files = _files_in_window(entry, since, until)
             spools[table.name] = []
             for f in files:
-                spools[table.name].append(
-                    (
-                        f["key"],
-                        _download(
-                            client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
-                        ),
-                    )
+                spool = _download(
+                    client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
                 )
+                # Archives older than the per-file flag kept it per table.
+                excel = bool(f.get("excel", entry.get("excel")))
+                spools[table.name].append((f["key"], spool, excel))
         restored: dict[type[models.Model], int] = {}
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -519,7 +623,6 @@ def restore_run(
                     table=table,
                     spools=spools[table.name],
                     add=add,
-                    excel=bool(entry.get("excel")),
                 )
                 tresult.files_outside_window = len(entry.get("files", {})) - len(
                     spools[table.name]
@@ -546,7 +649,7 @@ def restore_run(
         ) from None
     finally:
         for table_spools in spools.values():
-            for _key, spool in table_spools:
+            for _key, spool, _excel in table_spools:
                 spool.close()
     if any(
         m._meta.label in {"shop.Product", "shop.ProductVariant", "shop.ProductImage"}

@@ -26,6 +26,7 @@ from django.db import IntegrityError, connections, transaction
 
 from config.aws import aws_client
 
+from .jsonlines import json_keys, json_line
 from .models import Event
 
 logger = logging.getLogger(__name__)
@@ -102,12 +103,23 @@ def _json_default(value):
 
 
 def event_json(event: dict) -> str:
-    """One event as a JSON line: ISO-8601 UTC times, money as a decimal string."""
+    """
+    One event as a JSON line: ISO-8601 UTC times, money as a decimal string
+    (the spill file's form; the S3 and Firehose sinks write ``event_line``).
+    """
     return json.dumps(
         {c: event.get(c, BLANK_ROW[c]) for c in COLUMNS},
         default=_json_default,
         separators=(",", ":"),
     )
+
+
+_EVENT_KEYS = json_keys(COLUMNS)
+
+
+def event_line(event: dict) -> str:
+    """One event as the clickstream table's JSON line (``analytics.jsonlines``)."""
+    return json_line(_EVENT_KEYS, event_row(event))
 
 
 class DatabaseSink:
@@ -327,7 +339,7 @@ class S3Sink:
         keys, failed = [], []
         for (dt, hour), group in sorted(partitions.items()):
             body = gzip.compress(
-                ("\n".join(event_json(e) for e in group) + "\n").encode(), 6
+                ("\n".join(event_line(e) for e in group) + "\n").encode(), 6
             )
             key = s3_key(prefix=self.prefix, dt=dt, hour=hour)
             try:
@@ -381,7 +393,7 @@ class FirehoseSink:
         """Yield lists of (event, data) within the record and byte limits."""
         batch, size = [], 0
         for event in events:
-            data = (event_json(event) + "\n").encode()
+            data = (event_line(event) + "\n").encode()
             if len(data) > self.MAX_RECORD_BYTES:
                 logger.warning(
                     "analytics: dropped an event over Firehose's record size"

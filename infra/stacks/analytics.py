@@ -13,8 +13,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from adminpanel.athena import TEXT_INPUT, TEXT_OUTPUT, athena_tables
 from infra.config import Config
-from infra.glue import TEXT_INPUT, TEXT_OUTPUT, glue_tables
 from infra.nag import acknowledge
 from infra.stacks.data import ARCHIVE_PREFIX, CLICKSTREAM_PREFIX, bucket_arn
 
@@ -58,7 +58,8 @@ class AnalyticsStack(Stack):
             ),
         )
         self.glue_tables = {}
-        for table in glue_tables(
+        # The very tables `manage.py athena_ddl` prints, so they cannot drift.
+        for table in athena_tables(
             archive_location=f"s3://{archive_bucket.bucket_name}/{ARCHIVE_PREFIX}/",
             clickstream_location=(
                 f"s3://{clickstream_bucket.bucket_name}/{CLICKSTREAM_PREFIX}/"

@@ -89,8 +89,11 @@ def test_s3_sink_writes_gzip_json_lines_partitioned_by_hour(aws, bucket):
     assert [len(by_hour["hour=10"]), len(by_hour["hour=11"])] == [3, 2]
     row = by_hour["hour=10"][0]
     assert row["event_id"] == str(events[0]["event_id"])
-    assert row["occurred_at"] == "2026-03-01T10:15:00Z"
-    assert row["value"] == "1.50"
+    # The Hive JSON SerDe's forms (analytics.jsonlines): UTC timestamp text,
+    # a decimal as a JSON number, JSON as its text.
+    assert row["occurred_at"] == "2026-03-01 10:15:00.000000"
+    assert row["value"] == 1.5
+    assert json.loads(row["properties"]) == events[0]["properties"]
     assert "dt=2026-03-01" in next(iter(objects))
 
 

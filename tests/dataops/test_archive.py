@@ -1,4 +1,3 @@
-import datetime as dt
 import hashlib
 import json
 import os
@@ -6,7 +5,6 @@ import re
 import subprocess
 import sys
 import uuid
-from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
@@ -14,65 +12,15 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.utils import timezone
 
-from accounts.models import Address
 from adminpanel.archive import TABLES, archive_run, archive_state, info_load
 from adminpanel.restore import RestoreError, restore_run
-from analytics.models import Event, HourlyRollup, SessionSummary
-from shop.models import Order, OrderLine, ProductImage
-from shop.services import product_index_refresh
-from tests.factories import OrderFactory, OrderLineFactory, UserFactory, VariantFactory
+from analytics.models import Event
+from shop.models import Order, OrderLine
+from tests.dataops.conftest import at, today
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def today():
-    return timezone.now().astimezone(dt.UTC).date()
-
-
-def at(days: int, hour: int = 12) -> dt.datetime:
-    day = today() + dt.timedelta(days=days)
-    return dt.datetime(
-        day.year, day.month, day.day, hour, 30, 15, 123456, tzinfo=dt.UTC
-    )
-
-
-@pytest.fixture
-def shop_data(db):
-    user = UserFactory(email="ada@example.com", name='Ada "Quotes", Lovelace')
-    variant = VariantFactory(sku="V-1", options={"size": "M", "note": "a,b\nc"})
-    ProductImage.objects.create(
-        product=variant.product, url="https://img.example.com/v1.jpg", position=0
-    )
-    Address.objects.create(
-        user=user, full_name="Ada", address_line1="1 Lane", city="Leeds",
-        postcode="LS1 1AA", country="GB",
-    )  # fmt: skip
-    product_index_refresh(product_ids=[variant.product_id])
-    for days in (-2, -1, 0, 1, 2):
-        order = OrderFactory(user=user, created_at=at(days), full_name="Zoë Ünïcode")
-        OrderLineFactory(
-            order=order, variant=variant, product=variant.product, sku="V-1"
-        )
-        Event.objects.create(
-            name="page_view",
-            occurred_at=at(days),
-            path=f"/p/{days}",
-            value=Decimal("12.50"),
-            properties={"q": "x"},
-        )
-        SessionSummary.objects.create(
-            session_id=f"s{days}", started_at=at(days), ended_at=at(days, 13)
-        )
-        HourlyRollup.objects.create(
-            hour=at(days).replace(minute=0, second=0, microsecond=0),
-            metric="views",
-            dimension="all",
-            value=3,
-        )
-    return user
 
 
 def test_archive_writes_daily_partitions_with_checksums_and_info(s3, shop_data):
@@ -82,29 +30,30 @@ def test_archive_writes_daily_partitions_with_checksums_and_info(s3, shop_data):
     info = info_load(bucket="test-archive", prefix="archive")
     events = info["tables"]["events"]
     day = at(-1).date().isoformat()
-    entry = events["files"][f"events/dt={day}/part.csv"]
-    assert entry["key"] == f"archive/events/dt={day}/part.csv" and entry["rows"] == 1
+    entry = events["files"][f"events/dt={day}/part.jsonl"]
+    assert entry["key"] == f"archive/events/dt={day}/part.jsonl" and entry["rows"] == 1
     body = client.get_object(Bucket="test-archive", Key=entry["key"])["Body"].read()
     import hashlib
 
     assert hashlib.md5(body).hexdigest() == entry["md5"] and len(body) == entry["bytes"]
-    assert body.startswith(b"id,event_id,name,occurred_at")
+    assert list(json.loads(body)) == [f.attname for f in Event._meta.concrete_fields]
     assert events["schema"]["columns"][3] == {
         "name": "occurred_at",
         "type": "timestamp",
     }
     assert len(events["files"]) == 5 and events["status"] == "ok"
     assert set(info["tables"]) == {t.name for t in TABLES}
-    # RFC 4180: embedded quotes doubled, commas and newlines quoted, CRLF ends.
-    customers = (
-        client.get_object(Bucket="test-archive", Key="archive/customers/part.csv")[
-            "Body"
-        ]
-        .read()
-        .decode()
-    )
-    assert '"Ada ""Quotes"", Lovelace"' in customers and customers.endswith("\r\n")
-    assert "password" not in customers.splitlines()[0]
+    # JSON Lines: one object a line, whatever the text holds.
+    customers = client.get_object(
+        Bucket="test-archive", Key="archive/customers/part.jsonl"
+    )["Body"].read()
+    [customer] = [json.loads(line) for line in customers.splitlines()]
+    assert customer["name"] == 'Ada "Quotes", Lovelace' and "password" not in customer
+    variants = client.get_object(
+        Bucket="test-archive", Key="archive/variants/part.jsonl"
+    )["Body"].read()
+    assert variants.count(b"\n") == 1 and variants.endswith(b"\n")
+    assert json.loads(json.loads(variants)["options"])["note"] == "a,b\nc"
     # 5 daily files x 5 tables, 6 reference tables, info
     assert counter.writes == 5 * 5 + 6 + 1
 
@@ -148,8 +97,10 @@ def test_large_files_go_multipart_and_are_verified(s3, shop_data, settings):
     )
     result = archive_run(tables=["events"])
     assert result.ok
+    info = info_load(bucket="test-archive", prefix="archive")
+    size = info["tables"]["events"]["files"][f"events/dt={today()}/part.jsonl"]["bytes"]
     assert counter.calls.count("CreateMultipartUpload") == 1
-    assert counter.calls.count("UploadPart") == 2
+    assert counter.calls.count("UploadPart") == -(-size // (5 * 1024 * 1024)) > 1
 
 
 def test_one_failing_table_is_recorded_and_the_others_archived(s3, shop_data):
@@ -228,7 +179,7 @@ def test_a_corrupted_archive_file_restores_nothing(s3, shop_data):
     client, _ = s3
     archive_run()
     info = info_load(bucket="test-archive", prefix="archive")
-    key = info["tables"]["events"]["files"][f"events/dt={today()}/part.csv"]["key"]
+    key = info["tables"]["events"]["files"][f"events/dt={today()}/part.jsonl"]["key"]
     body = client.get_object(Bucket="test-archive", Key=key)["Body"].read()
     client.put_object(
         Bucket="test-archive", Key=key, Body=body.replace(b"12.50", b"99.50")
@@ -335,10 +286,10 @@ def test_a_bad_value_in_a_checksummed_file_stops_its_table_naming_the_line(
     client, _ = s3
     archive_run()
     info = info_load(bucket="test-archive", prefix="archive")
-    entry = info["tables"]["events"]["files"][f"events/dt={today()}/part.csv"]
+    entry = info["tables"]["events"]["files"][f"events/dt={today()}/part.jsonl"]
     body = client.get_object(Bucket="test-archive", Key=entry["key"])["Body"].read()
-    assert body.count(b",false,") == 1  # is_bot
-    bad = body.replace(b",false,", b",maybe,")
+    assert body.count(b'"is_bot":false') == 1
+    bad = body.replace(b'"is_bot":false', b'"is_bot":"maybe"')
     client.put_object(Bucket="test-archive", Key=entry["key"], Body=bad)
     # Record the new checksum, so that only the value itself is wrong.
     entry["md5"] = hashlib.md5(bad, usedforsecurity=False).hexdigest()
@@ -348,7 +299,9 @@ def test_a_bad_value_in_a_checksummed_file_stops_its_table_naming_the_line(
     wipe()
     with pytest.raises(RestoreError) as caught:
         restore_run()
-    assert re.search(r"events/dt=.*/part\.csv.*line 2", str(caught.value), re.S)
+    assert re.search(
+        r"events/dt=.*/part\.jsonl.*line 1.*is_bot", str(caught.value), re.S
+    )
     assert not any(t.model._default_manager.exists() for t in TABLES)
 
 
@@ -400,7 +353,7 @@ def test_prune_then_archive_keeps_every_archived_object(s3, shop_data):
         k: v for k, v in before.items() if not k.endswith("archive_info.json")
     } | {"archive/archive_info.json": after["archive/archive_info.json"]}
     info = info_load(bucket="test-archive", prefix="archive")
-    pruned = info["tables"]["events"]["files"][f"events/dt={at(-2).date()}/part.csv"]
+    pruned = info["tables"]["events"]["files"][f"events/dt={at(-2).date()}/part.jsonl"]
     assert pruned["rows"] == 1  # still recorded, so restore reads it
     wipe()
     restore_run(since=at(-2).date(), until=at(-2).date())

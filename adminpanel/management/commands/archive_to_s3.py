@@ -1,6 +1,6 @@
 """
-Archive the shop's tables to S3 as CSV, one file per day for time-based
-tables. Files whose MD5 matches archive_info.json are not uploaded again, so
+Archive the shop's tables to S3 as JSON Lines that Athena reads (CSV with
+``--excel``), one file per day for time-based tables. Files whose MD5 matches archive_info.json are not uploaded again, so
 a run with nothing changed makes no PUT request at all.
 """
 
@@ -10,7 +10,7 @@ from adminpanel.archive import TABLES, archive_run
 
 
 class Command(BaseCommand):
-    help = "Archive tables to S3 as CSV with MD5 checksums (only changed files)."
+    help = "Archive tables to S3 as JSON Lines with MD5 checksums (only changed files)."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -30,7 +30,9 @@ class Command(BaseCommand):
             "--prefix", help="Key prefix in the bucket (default AWS_ARCHIVE_PREFIX)."
         )
         parser.add_argument(
-            "--excel", action="store_true", help="Start each CSV with a BOM, for Excel."
+            "--excel",
+            action="store_true",
+            help="Write CSV for Excel instead (a BOM, formula cells neutralised); Athena does not read it.",
         )
 
     def handle(self, *args, tables, force, dry_run, bucket, prefix, excel, **options):
