@@ -147,6 +147,16 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
     cancelled = s.cancelled_orders(start=rng.start, end=rng.end)
     categories = s.category_sales(start=rng.start, end=rng.end)
     cancelled_row = next(r for r in statuses if r["status"] == "Cancelled")
+    # Refunds are their own series, by when the money went back; revenue
+    # stays what sales took (docs/payments.md).
+    refunds = s.refund_totals(start=rng.start, end=rng.end)
+    refunds_prev = s.refund_totals(start=prev.start, end=prev.end)
+    refund_series = s.refunds_series(
+        start=rng.start, end=rng.end, granularity=rng.granularity
+    )
+    refund_series_prev = s.refunds_series(
+        start=prev.start, end=prev.end, granularity=rng.granularity
+    )
     by = "hour" if rng.granularity == "hour" else "day"
     return {
         "cards": _cards(
@@ -160,13 +170,33 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
                 "previous": None,
                 "kind": "money",
                 "lower_is_better": True,
-            }
+            },
+            {
+                "key": "refunded",
+                "label": "Refunded",
+                "value": refunds["refunded"],
+                "previous": _previous(
+                    "refunded", refunds_prev["refunded"], _baseline(rng)
+                ),
+                "kind": "money",
+                "lower_is_better": True,
+            },
         ],
         "charts": [
             (
                 f"Revenue by {by}",
                 _compare_line(
                     series, series_prev, "revenue", "Revenue", currency_symbol()
+                ),
+            ),
+            (
+                f"Refunds by {by}",
+                _compare_line(
+                    refund_series,
+                    refund_series_prev,
+                    "refunded",
+                    "Refunded",
+                    currency_symbol(),
                 ),
             ),
             (
@@ -186,8 +216,13 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
                     ("Period", "bucket", "period"),
                     ("Revenue", "revenue", "money"),
                     ("Orders", "orders", "int"),
+                    ("Refunded", "refunded", "money"),
+                    ("Refunds", "refunds", "int"),
                 ],
-                rows=series,
+                rows=[
+                    {**row, **refund_row}
+                    for row, refund_row in zip(series, refund_series, strict=True)
+                ],
             ),
             Table(
                 slug="orders-by-status",
@@ -201,10 +236,10 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
             ),
             Table(
                 slug="cancellations",
-                title="Refunds and cancellations",
+                title="Cancellations",
                 note="A cancelled order's stock was returned and its payment refunded.",
                 columns=[
-                    ("Order", "number", "text"),
+                    ("Order", "number", "order"),
                     ("Email", "email", "text"),
                     ("Total", "total", "money"),
                     ("Payment", "payment_method", "text"),
@@ -213,6 +248,35 @@ def sales_panel(*, rng: DateRange, now: dt.datetime) -> dict:
                 ],
                 rows=cancelled,
                 empty="No cancellations in this period.",
+            ),
+            Table(
+                slug="refunds",
+                title="Refunds",
+                note="Refunds made in the period, full or partial; open an "
+                "order to refund it.",
+                columns=[
+                    ("Order", "number", "order"),
+                    ("Email", "email", "text"),
+                    ("Refunded", "amount", "money"),
+                    ("Reason", "reason", "text"),
+                    ("When", "created_at", "datetime"),
+                ],
+                rows=s.refunds_latest(start=rng.start, end=rng.end),
+                empty="No refunds in this period.",
+            ),
+            Table(
+                slug="latest-orders",
+                title="Latest orders",
+                columns=[
+                    ("Order", "number", "order"),
+                    ("Email", "email", "text"),
+                    ("Status", "status", "text"),
+                    ("Total", "total", "money"),
+                    ("Payment", "payment_method", "text"),
+                    ("Placed", "created_at", "datetime"),
+                ],
+                rows=s.orders_latest(start=rng.start, end=rng.end),
+                empty="No orders in this period.",
             ),
             Table(
                 slug="top-categories",

@@ -37,7 +37,15 @@ from django.utils import timezone
 
 from analytics.models import Event, HourlyRollup, SessionSummary
 from config.days import local_date, local_days_covering, local_midnight, shop_zone
-from shop.models import Cart, CartLine, Order, OrderLine, Product, ProductVariant
+from shop.models import (
+    Cart,
+    CartLine,
+    Order,
+    OrderLine,
+    Product,
+    ProductVariant,
+    Refund,
+)
 
 from .models import (
     CustomerStats,
@@ -253,6 +261,72 @@ def cancelled_orders(
         .order_by("-created_at")
         .values(
             "number", "email", "total", "payment_method", "created_at", "updated_at"
+        )[:limit]
+    )
+
+
+def orders_latest(
+    *, start: dt.datetime, end: dt.datetime, limit: int = 20
+) -> list[dict]:
+    """The latest orders placed in the range, whatever their status."""
+    fields = ["number", "email", "status", "total", "payment_method", "created_at"]
+    rows = list(
+        _orders_in(start, end).order_by("-created_at", "-id").values(*fields)[:limit]
+    )
+    labels = dict(Order.Status.choices)
+    for row in rows:
+        row["status"] = labels.get(row["status"], row["status"])
+    return rows
+
+
+def _refunds_in(start, end):
+    return Refund.objects.filter(created_at__gte=start, created_at__lt=end)
+
+
+def refund_totals(*, start: dt.datetime, end: dt.datetime) -> dict:
+    """
+    Money refunded in the range (by when the refund was made, not when its
+    order was placed) and how many refunds. Apart from sales: revenue
+    counts what orders took, this what went back.
+    """
+    return _refunds_in(start, end).aggregate(
+        refunded=Coalesce(Sum("amount"), Value(ZERO, MONEY)), refunds=Count("id")
+    )
+
+
+def refunds_series(
+    *, start: dt.datetime, end: dt.datetime, granularity: str
+) -> list[dict]:
+    """Money refunded and refunds made per local day or hour."""
+    rows = (
+        _refunds_in(start, end)
+        .annotate(bucket=_trunc("created_at", granularity))
+        .values("bucket")
+        .annotate(refunded=Sum("amount"), refunds=Count("id"))
+        .order_by("bucket")
+    )
+    return _series(
+        rows,
+        start=start,
+        end=end,
+        granularity=granularity,
+        fields=["refunded", "refunds"],
+    )
+
+
+def refunds_latest(
+    *, start: dt.datetime, end: dt.datetime, limit: int = 20
+) -> list[dict]:
+    """The latest refunds made in the range, with their orders."""
+    return list(
+        _refunds_in(start, end)
+        .order_by("-created_at", "-id")
+        .values(
+            "amount",
+            "reason",
+            "created_at",
+            number=F("order__number"),
+            email=F("order__email"),
         )[:limit]
     )
 

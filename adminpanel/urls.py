@@ -16,6 +16,8 @@ urlpatterns = [
     ),
     path("realtime/", views.realtime, name="realtime"),
     path("realtime/live/", views.realtime_partial, name="realtime_partial"),
+    path("orders/<str:number>/", views.order, name="order"),
+    path("orders/<str:number>/refund/", views.order_refund, name="order_refund"),
     path("data/", views.data, name="data"),
     path("data/jobs/<slug:name>/<slug:action>/", views.job_action, name="job_action"),
 ]

@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.middleware import SAFE_METHODS, session_check
+from shop.forms import RefundForm
+from shop.models import Order
+from shop.selectors import order_for_staff
 
 from . import panels, selectors
 from .archive import archive_state
@@ -245,3 +248,47 @@ def job_action(request, name: str, action: str):
         done = "queued for the task worker" if action == "run" else f"{action}d"
         messages.success(request, f"Job {name!r}: {done}.")
     return redirect("adminpanel:data")
+
+
+def _order_for_staff(number: str) -> Order:
+    try:
+        return order_for_staff(number=number)
+    except Order.DoesNotExist:
+        raise Http404("No such order.") from None
+
+
+def _order_page(request, order: Order, form: RefundForm, status: int = 200):
+    return render(
+        request,
+        "adminpanel/order.html",
+        {"pages": PAGES, "page": "sales", "order": order, "form": form},
+        status=status,
+    )
+
+
+@require_GET
+@staff_required
+def order(request, number: str):
+    """One order for staff: its lines, payment, status history and refunds."""
+    order = _order_for_staff(number)
+    return _order_page(request, order, RefundForm(order=order))
+
+
+@require_POST
+@staff_required
+def order_refund(request, number: str):
+    """
+    A full or partial refund, restocking the lines staff choose: the admin's
+    form and service (RefundForm.submit). Staff are checked again on this
+    write by `staff_required`, as on every dashboard request.
+    """
+    order = _order_for_staff(number)
+    form = RefundForm(request.POST, order=order)
+    refund = form.submit(by=request.user)
+    if refund is None:
+        # The form with its errors, the page as it was: nothing was written.
+        return _order_page(request, order, form, status=400)
+    messages.success(
+        request, f"Refunded {refund.amount} {refund.currency} on {order.number}."
+    )
+    return redirect("adminpanel:order", number=order.number)

@@ -15,13 +15,7 @@ from .models import (
     ProductVariant,
     Refund,
 )
-from .services import (
-    OrderStatusError,
-    RefundError,
-    order_refund,
-    order_set_status,
-    product_index_refresh,
-)
+from .services import OrderStatusError, order_set_status, product_index_refresh
 
 
 @admin.register(Category)
@@ -194,24 +188,11 @@ class OrderAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, order):
             raise PermissionDenied
         form = RefundForm(request.POST or None, order=order)
-        if request.method == "POST" and form.is_valid():
-            try:
-                order_refund(
-                    order=order,
-                    amount=form.cleaned_data["amount"],
-                    restock=form.restock(),
-                    reason=form.cleaned_data["reason"],
-                    by=request.user,
-                )
-            except RefundError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(
-                    request,
-                    f"Refunded {form.cleaned_data['amount']}.",
-                    messages.SUCCESS,
-                )
-                return redirect("admin:shop_order_change", order.pk)
+        if request.method == "POST" and form.submit(by=request.user):
+            self.message_user(
+                request, f"Refunded {form.cleaned_data['amount']}.", messages.SUCCESS
+            )
+            return redirect("admin:shop_order_change", order.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -7,9 +7,10 @@ from django.conf import settings
 
 from accounts.forms import AddressFields
 
+from .models import Refund
 from .money import money_format
 from .selectors import SORTS, ListingFilters
-from .services import MAX_LINE_QUANTITY
+from .services import MAX_LINE_QUANTITY, RefundError, order_refund
 
 
 class FilterChip(NamedTuple):
@@ -163,3 +164,23 @@ class RefundForm(forms.Form):
             for line in self.lines
             if self.cleaned_data.get(f"restock_{line.pk}")
         }
+
+    def submit(self, *, by) -> Refund | None:
+        """
+        Make the refund through `order_refund`, which holds every rule; None,
+        with its reason on the form, when it is refused. The admin's Refund
+        page and the dashboards' order page both post here.
+        """
+        if not self.is_valid():
+            return None
+        try:
+            return order_refund(
+                order=self.order,
+                amount=self.cleaned_data["amount"],
+                restock=self.restock(),
+                reason=self.cleaned_data["reason"],
+                by=by,
+            )
+        except RefundError as exc:
+            self.add_error(None, str(exc))
+            return None

@@ -24,6 +24,7 @@ from .models import (
     Product,
     ProductImage,
     ProductVariant,
+    Refund,
 )
 
 # Strict trigram word similarity (whole words, not any part of the name)
@@ -323,6 +324,28 @@ def order_for_checkout_token(
     if order is not None and _viewer_owns(order, user=user, session_key=session_key):
         return order
     return None
+
+
+def order_for_staff(*, number: str) -> Order:
+    """
+    An order with everything staff look at: lines, refunds (with their
+    restocked lines and who made them) and status history, in four
+    queries. Raises Order.DoesNotExist.
+    """
+    return (
+        Order.objects.select_related("user")
+        .prefetch_related(
+            "lines",
+            Prefetch(
+                "refunds",
+                queryset=Refund.objects.select_related("created_by").prefetch_related(
+                    "lines__order_line"
+                ),
+            ),
+            "status_changes",
+        )
+        .get(number=number)
+    )
 
 
 def order_lookup(*, number: str, email: str) -> Order | None:

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -72,6 +73,12 @@ def cell(row: dict, key: str, kind: str):
         if value is None:
             return "—"
         return f"{timezone.localtime(value):%d %b %Y %H:%M}"
+    if kind == "order":
+        # An order number, linked to the order's page (refunds are made there).
+        if not value:
+            return "—"
+        url = reverse("adminpanel:order", kwargs={"number": value})
+        return format_html('<a href="{}">{}</a>', url, value)
     if kind == "period":
         # A chart bucket: a local day, or an hour (an aware datetime).
         if isinstance(value, dt.datetime):
