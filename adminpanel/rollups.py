@@ -18,7 +18,8 @@ expressions differ, and Django's backend provides the former.
 Attribution: a session belongs to the day it started and reached a step if it
 has any human event of that name (up to a day after the window); a search
 belongs to the day the session first searched that query; an order's cohort
-is the day of its customer's first placed (not cancelled) order.
+is the day of its customer's first sale (`Order.NOT_SALES` excluded: not
+cancelled, not a card order still unpaid), and product sales count sales only.
 """
 
 import datetime as dt
@@ -222,6 +223,11 @@ def _searches_build(first: dt.date, last: dt.date) -> dict:
     return {"search_cells": _execute(sql, params)}
 
 
+# The statuses that are not sales (Order.NOT_SALES: cancelled, and card
+# orders not paid), as SQL literals: fixed choices, never user input.
+_NOT_SALES = ", ".join(f"'{status.value}'" for status in Order.NOT_SALES)
+
+
 def _orders_build(first: dt.date, last: dt.date) -> dict:
     start, end = local_days_bounds(first, last)
     DailyOrderRollup.objects.filter(day__gte=first, day__lte=last).delete()
@@ -229,7 +235,7 @@ def _orders_build(first: dt.date, last: dt.date) -> dict:
     sql = f"""
         WITH firsts AS (
             SELECT email, MIN(created_at) AS first_at FROM {orders}
-            WHERE status <> %s AND email IN (
+            WHERE status NOT IN ({_NOT_SALES}) AND email IN (
                 SELECT email FROM {orders} WHERE created_at >= %s AND created_at < %s
             )
             GROUP BY email
@@ -239,17 +245,16 @@ def _orders_build(first: dt.date, last: dt.date) -> dict:
         SELECT day, status, cohort_day, COUNT(*), SUM(total), SUM(is_first)
         FROM (
             SELECT {_day_sql("o.created_at")} AS day, o.status, o.total,
-                   CASE WHEN o.status <> %s THEN {_day_sql("f.first_at")} END
-                       AS cohort_day,
-                   CASE WHEN o.status <> %s AND o.created_at = f.first_at
-                       THEN 1 ELSE 0 END AS is_first
+                   CASE WHEN o.status NOT IN ({_NOT_SALES})
+                       THEN {_day_sql("f.first_at")} END AS cohort_day,
+                   CASE WHEN o.status NOT IN ({_NOT_SALES})
+                       AND o.created_at = f.first_at THEN 1 ELSE 0 END AS is_first
             FROM {orders} o LEFT JOIN firsts f ON f.email = o.email
             WHERE o.created_at >= %s AND o.created_at < %s
         ) x
         GROUP BY day, status, cohort_day
     """
-    cancelled = Order.Status.CANCELLED.value
-    params = [cancelled, _p(start), _p(end), cancelled, cancelled, _p(start), _p(end)]
+    params = [_p(start), _p(end), _p(start), _p(end)]
     return {"order_cells": _execute(sql, params)}
 
 
@@ -274,8 +279,8 @@ def _products_build(first: dt.date, last: dt.date) -> dict:
                        l.line_total, l.order_id
                 FROM {OrderLine._meta.db_table} l
                 JOIN {Order._meta.db_table} o ON o.id = l.order_id
-                WHERE o.created_at >= %s AND o.created_at < %s AND o.status <> %s
-                  AND l.product_id IS NOT NULL
+                WHERE o.created_at >= %s AND o.created_at < %s
+                  AND o.status NOT IN ({_NOT_SALES}) AND l.product_id IS NOT NULL
             ) x
             GROUP BY day, product_id
             UNION ALL
@@ -291,7 +296,7 @@ def _products_build(first: dt.date, last: dt.date) -> dict:
         ) u
         GROUP BY day, product_id
     """
-    params = [_p(start), _p(end), Order.Status.CANCELLED.value, _p(start), _p(end)]
+    params = [_p(start), _p(end), _p(start), _p(end)]
     return {"product_cells": _execute(sql, params)}
 
 

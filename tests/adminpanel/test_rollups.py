@@ -98,7 +98,7 @@ def test_daily_orders_equal_raw_counts(shop_data):
     for cell in DailyOrderRollup.objects.all():
         rolled[(cell.day, cell.status)] += cell.orders
     assert rolled == by_status
-    placed = [o for o in orders if o.status != Order.Status.CANCELLED]
+    placed = [o for o in orders if o.status not in Order.NOT_SALES]
     assert sum(c.new_customers for c in DailyOrderRollup.objects.all()) == len(
         {o.email for o in placed}
     )
@@ -107,7 +107,7 @@ def test_daily_orders_equal_raw_counts(shop_data):
 def _raw_product_sales() -> dict:
     cells = defaultdict(lambda: {"units": 0, "revenue": Decimal("0"), "orders": set()})
     for line in OrderLine.objects.select_related("order"):
-        if line.product_id is None or line.order.status == Order.Status.CANCELLED:
+        if line.product_id is None or line.order.status in Order.NOT_SALES:
             continue
         cell = cells[(_day(line.order.created_at), line.product_id)]
         cell["units"] += line.quantity
@@ -147,6 +147,33 @@ def test_daily_product_sales_equal_raw_order_lines(shop_data):
         o.status == Order.Status.CANCELLED for o in Order.objects.all()
     )  # the shop has cancelled orders to leave out
     assert _rolled_product_sales() == raw
+
+
+def test_card_orders_not_paid_are_neither_sales_nor_a_customers_first(db, today):
+    from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
+
+    product = ProductFactory()
+    noon = dt.datetime.combine(today, dt.time(12), tzinfo=shop_zone())
+    for hours, status in enumerate(
+        [Order.Status.UNPAID, Order.Status.AWAITING_PAYMENT, Order.Status.PAID]
+    ):
+        order = OrderFactory(
+            email="card@example.com",
+            payment_method="stripe",
+            status=status,
+            created_at=noon + dt.timedelta(hours=hours),
+        )
+        OrderLineFactory(order=order, product=product, quantity=1)
+
+    daily_rollups_build(first=today, last=today)
+
+    [sold] = DailyProductRollup.objects.filter(product_id=product.pk)
+    assert (sold.units, sold.orders) == (1, 1)
+    paid = DailyOrderRollup.objects.get(status=Order.Status.PAID)
+    assert (paid.new_customers, paid.cohort_day) == (1, today)
+    assert not DailyOrderRollup.objects.exclude(status=Order.Status.PAID).filter(
+        new_customers__gt=0
+    )
 
 
 def test_refresh_rerolls_product_sales_of_a_cancelled_order(shop_data):
