@@ -239,6 +239,8 @@ SHOP_CARRIERS = {
 SHOP_PAGE_SIZE = 24
 SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)
 SHOP_CACHE_SECONDS = env.int("SHOP_CACHE_SECONDS", default=300)
+# Size of each process's store of rendered catalogue pages (shop/pagecache.py).
+SHOP_PAGE_CACHE_BYTES = env.int("SHOP_PAGE_CACHE_BYTES", default=32 * 1024 * 1024)
 # How often (seconds) a process re-reads the catalogue version from Redis:
 # another process's catalogue change shows within this time.
 CATALOGUE_VERSION_TTL = env.float("CATALOGUE_VERSION_TTL", default=1.0)

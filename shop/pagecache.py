@@ -10,15 +10,25 @@ page is not rendered again, for anonymous visitors and shoppers alike.
 
 A visitor with a message waiting (after a redirect) gets a freshly
 rendered page, so the message shows where it belongs.
+
+A page is keyed on the query parameters it reads, nothing else: campaign
+tags and junk parameters share one entry, rendered as if they were absent
+(so no visitor's query ends up in another's page). The pages sit in a
+per-process store bounded by SHOP_PAGE_CACHE_BYTES, least recently used
+first out.
 """
 
+import copy
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import caches
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -29,6 +39,71 @@ HEADER_ACCOUNT_MARKER = mark_safe("<!-- header-account-3b8e0c2a91d4 -->")
 # Where the session-backed message storage keeps messages that overflowed
 # the cookie (django.contrib.messages.storage.session).
 SESSION_MESSAGES_KEY = "_messages"
+
+
+class PageStore:
+    """Rendered pages, bounded by size (characters, about bytes: HTML)."""
+
+    def __init__(self):
+        self._pages: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            item = self._pages.get(key)
+            if item is None:
+                return None
+            if item[0] < time.monotonic():
+                self._drop(key)
+                return None
+            self._pages.move_to_end(key)
+            return item[1]
+
+    def set(self, key: str, body: str, *, timeout: float) -> None:
+        limit = settings.SHOP_PAGE_CACHE_BYTES
+        if len(body) > limit // 8:  # one page never crowds out the rest
+            return
+        with self._lock:
+            if key in self._pages:
+                self._drop(key)
+            self._pages[key] = (time.monotonic() + timeout, body)
+            self._size += len(body)
+            while self._size > limit:
+                self._drop(next(iter(self._pages)))
+
+    def _drop(self, key: str) -> None:
+        _, body = self._pages.pop(key)
+        self._size -= len(body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self._size = 0
+
+
+pages = PageStore()
+
+
+def page_query(request, params: tuple[str, ...]) -> str:
+    """The query string of the parameters `params` only, in that order."""
+    return urlencode(
+        [(name, value) for name in params for value in request.GET.getlist(name)]
+    )
+
+
+def _canonical(request, query: str):
+    """`request` as if only `query` had been sent, for rendering a shared page."""
+    if query == request.META.get("QUERY_STRING", ""):
+        return request
+    canonical = copy.copy(request)
+    canonical.META = {**request.META, "QUERY_STRING": query}
+    canonical.GET = QueryDict(query)
+    return canonical
 
 
 def page_cacheable(request) -> bool:
@@ -47,15 +122,22 @@ def catalogue_page(
     key: str,
     version: int,
     cacheable: bool = True,
+    params: tuple[str, ...] = (),
 ) -> HttpResponse:
-    """Render `template`, or serve it from the page cache when it may be."""
+    """
+    Render `template`, or serve it from the page cache when it may be.
+    `params` are the query parameters the page reads.
+    """
     if not cacheable or version == 0 or not page_cacheable(request):
         return render(request, template, context())
-    # Everything else a shared page depends on: the URL (the consent form
-    # returns to it) and the privacy headers and choice the banner reflects.
+    query = page_query(request, params)
+    # Everything else a shared page depends on: the URL and the parameters
+    # it reads (the consent form and pagination link to them), and the
+    # privacy headers and choice the banner reflects.
     variant = "|".join(
         [
-            request.get_full_path(),
+            request.path,
+            query,
             request.headers.get("DNT", ""),
             request.headers.get("Sec-GPC", ""),
             request.COOKIES.get("nw_consent", ""),
@@ -63,11 +145,10 @@ def catalogue_page(
     )
     digest = hashlib.blake2b(variant.encode(), digest_size=12).hexdigest()
     full_key = f"page:{version}:{key}:{digest}"
-    store = caches["catalogue"]
-    body = store.get(full_key)
+    body = pages.get(full_key)
     if body is None:
         response = render(
-            request,
+            _canonical(request, query),
             template,
             {
                 **context(),
@@ -78,7 +159,7 @@ def catalogue_page(
         if response.status_code != 200:
             return response
         body = response.content.decode(response.charset)
-        store.set(full_key, body, timeout=settings.SHOP_CACHE_SECONDS)
+        pages.set(full_key, body, timeout=settings.SHOP_CACHE_SECONDS)
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, get_token(request))
     return HttpResponse(
@@ -93,9 +174,8 @@ def _header_account(request, version: int) -> str:
     # Without a session the visitor is anonymous with an empty cart: the same
     # for all of them, so it is rendered once (saves ~10% of a cached page).
     key = f"page:{version}:header-account:anonymous"
-    store = caches["catalogue"]
-    account = store.get(key)
+    account = pages.get(key)
     if account is None:
         account = render_to_string("includes/_header_account.html", request=request)
-        store.set(key, account, timeout=settings.SHOP_CACHE_SECONDS)
+        pages.set(key, account, timeout=settings.SHOP_CACHE_SECONDS)
     return account

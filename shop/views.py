@@ -25,9 +25,14 @@ from .forms import (
     OrderLookupForm,
 )
 from .models import CartLine, Category, Order, Product, ProductVariant
-from .pagecache import catalogue_page
+from .pagecache import catalogue_page, page_query
 from .payments import PaymentError, payment_providers
 from .stripe_gateway import WebhookRejected, stripe_event_verify
+
+# The query parameters a listing page reads (ListingForm's and the page
+# number): its cached page is keyed on these alone.
+LISTING_PARAMS = ("sort", "min_price", "max_price", "in_stock", "page")
+SEARCH_PARAMS = ("q", *LISTING_PARAMS)
 
 
 def _page_number(request) -> int:
@@ -122,6 +127,7 @@ def category(request, slug):
         context,
         key=f"category:{category.pk}",
         version=version,
+        params=LISTING_PARAMS,
     )
 
 
@@ -191,9 +197,10 @@ def search(request):
         )
 
     if query:
-        # The count alone is cached by URL, so a cached page needs no listing.
+        # The count alone is cached by what the page reads, so a cached page
+        # needs no listing.
         count = catalogue_cached(
-            f"search-count:{request.get_full_path()}",
+            f"search-count:{page_query(request, SEARCH_PARAMS)}",
             lambda: listing().count,
             version=version,
         )
@@ -216,7 +223,12 @@ def search(request):
         }
 
     return catalogue_page(
-        request, "shop/search.html", context, key="search", version=version
+        request,
+        "shop/search.html",
+        context,
+        key="search",
+        version=version,
+        params=SEARCH_PARAMS,
     )
 
 

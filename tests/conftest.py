@@ -25,7 +25,9 @@ from tests.factories import (
 def _clear_cache():
     """Each test starts with empty caches (Redis in CI, memory locally)."""
     from shop.cache import _seen, _stock_seen, _unsent
+    from shop.pagecache import pages
 
+    pages.clear()
     _seen.update(version=0, last=0)
     _stock_seen.clear()
     _unsent.clear()

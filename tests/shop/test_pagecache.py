@@ -105,3 +105,26 @@ def test_a_waiting_message_shows_on_the_next_catalogue_page(client, product):
     client.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": 1})
     page = client.get(product.category.get_absolute_url()).content.decode()
     assert f"Added {variant} to your cart." in page
+
+
+def test_pages_are_keyed_on_the_parameters_they_read(product):
+    from shop.pagecache import pages
+
+    category = product.category.get_absolute_url()
+    Client().get(category)
+    size = pages.size
+    for n in range(20):  # campaign tags and junk share the page
+        page = Client().get(f"{category}?utm_source=mail{n}&x={n}").content.decode()
+        assert f"mail{n}" not in page  # another visitor's query never shows
+    assert pages.size == size
+    Client().get(f"{category}?sort=price&page=1")  # a parameter it reads
+    assert pages.size > size
+
+
+def test_the_page_cache_is_bounded_by_bytes(settings, product):
+    from shop.pagecache import pages
+
+    settings.SHOP_PAGE_CACHE_BYTES = 200_000
+    for n in range(40):
+        Client().get(f"/search/?q=product+{n}")
+    assert 0 < pages.size <= 200_000
