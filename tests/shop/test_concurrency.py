@@ -40,6 +40,33 @@ def _shopper_ready(base: str, variant_id: int, product_url: str) -> tuple:
     return session, token, checkout_token
 
 
+def _checkouts_at_once(base: str, shoppers: list[tuple]) -> list[tuple]:
+    """Post each shopper's checkout form at the same moment: (status, Location)."""
+    barrier = threading.Barrier(len(shoppers))
+    answers = []
+
+    def buy(session, csrf, checkout_token):
+        barrier.wait()
+        response = session.post(
+            base + "/checkout/",
+            data={
+                **CHECKOUT,
+                "csrfmiddlewaretoken": csrf,
+                "checkout_token": checkout_token,
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        answers.append((response.status_code, response.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=buy, args=shopper) for shopper in shoppers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
 def test_last_units_are_sold_once_under_concurrency(live_server, settings):
     # The live server speaks plain HTTP, so cookies must not be Secure-only.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
@@ -49,29 +76,9 @@ def test_last_units_are_sold_once_under_concurrency(live_server, settings):
         _shopper_ready(live_server.url, variant.pk, product.get_absolute_url())
         for _ in range(20)
     ]
-    barrier = threading.Barrier(len(shoppers))
-    statuses, locations = [], []
-
-    def buy(session, csrf, checkout_token):
-        barrier.wait()
-        response = session.post(
-            live_server.url + "/checkout/",
-            data={
-                **CHECKOUT,
-                "csrfmiddlewaretoken": csrf,
-                "checkout_token": checkout_token,
-            },
-            allow_redirects=False,
-            timeout=30,
-        )
-        statuses.append(response.status_code)
-        locations.append(response.headers.get("Location", ""))
-
-    threads = [threading.Thread(target=buy, args=shopper) for shopper in shoppers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = _checkouts_at_once(live_server.url, shoppers)
+    statuses = [status for status, _ in answers]
+    locations = [location for _, location in answers]
 
     assert all(status < 500 for status in statuses), statuses
     assert sum(loc.startswith("/orders/") for loc in locations) == 5
@@ -86,31 +93,8 @@ def test_one_form_posted_twenty_times_at_once_lands_every_answer_on_its_order(
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     product = ProductFactory()
     variant = VariantFactory(product=product, stock=5)
-    session, csrf, checkout_token = _shopper_ready(
-        live_server.url, variant.pk, product.get_absolute_url()
-    )
-    barrier = threading.Barrier(20)
-    locations = []
-
-    def submit():
-        barrier.wait()
-        response = session.post(
-            live_server.url + "/checkout/",
-            data={
-                **CHECKOUT,
-                "csrfmiddlewaretoken": csrf,
-                "checkout_token": checkout_token,
-            },
-            allow_redirects=False,
-            timeout=30,
-        )
-        locations.append((response.status_code, response.headers.get("Location", "")))
-
-    threads = [threading.Thread(target=submit) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    ready = _shopper_ready(live_server.url, variant.pk, product.get_absolute_url())
+    locations = _checkouts_at_once(live_server.url, [ready] * 20)
 
     order = Order.objects.get()
     assert locations == [(302, order.get_absolute_url())] * 20
