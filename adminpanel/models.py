@@ -102,7 +102,7 @@ class DailySessionRollup(models.Model):
     of human sessions; `bot_sessions` counts the flagged ones. `visitors` is
     distinct per day and cell: it does not add up across days (see
     DailyVisitor for ranges). The step columns count sessions with at least
-    one event of that name.
+    one event of that step (adminpanel/rollups.py FUNNEL_EVENTS).
     """
 
     day = models.DateField()
@@ -116,6 +116,7 @@ class DailySessionRollup(models.Model):
     sessions_with_product_view = models.PositiveIntegerField(default=0)
     sessions_with_add_to_cart = models.PositiveIntegerField(default=0)
     sessions_with_checkout = models.PositiveIntegerField(default=0)
+    sessions_with_payment = models.PositiveIntegerField(default=0)
     sessions_with_purchase = models.PositiveIntegerField(default=0)
 
     class Meta:

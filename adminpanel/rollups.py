@@ -53,7 +53,25 @@ SESSION_DIMENSIONS = [
     "landing_path",
     "source",
 ]
-FUNNEL_EVENTS = ["product_view", "add_to_cart", "begin_checkout", "purchase"]
+# The funnel's steps, in order, by the event that reaches each, and the
+# DailySessionRollup column that counts the sessions that reached it.
+FUNNEL_EVENTS = [
+    "product_view",
+    "add_to_cart",
+    "begin_checkout",
+    "payment_started",
+    "purchase",
+]
+FUNNEL_COLUMNS = [
+    "sessions_with_product_view",
+    "sessions_with_add_to_cart",
+    "sessions_with_checkout",
+    "sessions_with_payment",
+    "sessions_with_purchase",
+]
+# A cash order has no payment page: placing it (its purchase) is its
+# payment step, so every session that bought has reached it.
+FUNNEL_ALSO = {"payment_started": ["purchase"]}
 MARK = "daily"
 # Events of a session can arrive after the day it started (a visit across
 # midnight); a step is looked for up to this long after the window.
@@ -87,29 +105,35 @@ def _execute(sql: str, params: list) -> int:
         return max(cursor.rowcount, 0)
 
 
+def _names(names: list[str]) -> str:
+    """Event names (the fixed ones above, never input) as SQL literals."""
+    return ", ".join(f"'{name}'" for name in names)
+
+
 def _sessions_build(first: dt.date, last: dt.date) -> dict:
     start, end = local_days_bounds(first, last)
     DailySessionRollup.objects.filter(day__gte=first, day__lte=last).delete()
     DailyVisitor.objects.filter(day__gte=first, day__lte=last).delete()
     flags = ",\n".join(
-        f"MAX(CASE WHEN name = '{name}' THEN 1 ELSE 0 END) AS f{i}"
+        f"MAX(CASE WHEN name IN ({_names([name, *FUNNEL_ALSO.get(name, [])])}) "
+        f"THEN 1 ELSE 0 END) AS f{i}"
         for i, name in enumerate(FUNNEL_EVENTS)
     )
     human = "CASE WHEN s.is_bot THEN 0 ELSE 1 END"
     steps = ", ".join(
         f"COALESCE(f.f{i}, 0) * {human} AS f{i}" for i in range(len(FUNNEL_EVENTS))
     )
-    sums = """
+    sums = f"""
         SUM(human), COUNT(DISTINCT CASE WHEN human = 1 THEN visitor_id END),
         SUM(conv), SUM(1 - human), COALESCE(SUM(revenue), 0),
-        SUM(f0), SUM(f1), SUM(f2), SUM(f3)
+        {", ".join(f"SUM(f{i})" for i in range(len(FUNNEL_EVENTS)))}
     """
     selects = [f"SELECT day, 'all', '', {sums} FROM s GROUP BY day"] + [
         f"SELECT day, '{dim}', SUBSTR({dim}, 1, 500), {sums} FROM s "
         f"WHERE human = 1 GROUP BY day, {dim}"
         for dim in SESSION_DIMENSIONS
     ]
-    names = ", ".join(f"'{n}'" for n in FUNNEL_EVENTS)
+    names = _names(FUNNEL_EVENTS)
     sql = f"""
         WITH f AS (
             SELECT session_id, {flags}
@@ -130,9 +154,7 @@ def _sessions_build(first: dt.date, last: dt.date) -> dict:
         )
         INSERT INTO {DailySessionRollup._meta.db_table}
             (day, dimension, key, sessions, visitors, converted_sessions,
-             bot_sessions, revenue, sessions_with_product_view,
-             sessions_with_add_to_cart, sessions_with_checkout,
-             sessions_with_purchase)
+             bot_sessions, revenue, {", ".join(FUNNEL_COLUMNS)})
         {" UNION ALL ".join(selects)}
     """
     cells = _execute(sql, [_p(start), _p(end + SESSION_TAIL), _p(start), _p(end)])

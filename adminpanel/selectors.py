@@ -55,7 +55,7 @@ from .models import (
     DailySessionRollup,
     DailyVisitorCount,
 )
-from .rollups import SESSION_DIMENSIONS
+from .rollups import FUNNEL_COLUMNS, SESSION_DIMENSIONS
 
 ZERO = Decimal("0")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -64,6 +64,7 @@ FUNNEL_STEPS = [
     ("product_view", "Viewed a product"),
     ("add_to_cart", "Added to cart"),
     ("begin_checkout", "Began checkout"),
+    ("payment_started", "Started payment"),
     ("purchase", "Purchased"),
 ]
 ABANDONED_AFTER = dt.timedelta(hours=24)
@@ -625,13 +626,7 @@ def stock_alerts(*, threshold: int | None = None, limit: int = 100) -> list[dict
 # ---------------------------------------------------------------------------
 
 
-STEP_COLUMNS = [
-    "sessions",
-    "sessions_with_product_view",
-    "sessions_with_add_to_cart",
-    "sessions_with_checkout",
-    "sessions_with_purchase",
-]
+STEP_COLUMNS = ["sessions", *FUNNEL_COLUMNS]
 
 
 def funnel_table(*, start: dt.datetime, end: dt.datetime) -> list[dict]:

@@ -139,7 +139,11 @@ def build_shop(*, today: dt.date, scale: int = 1) -> dict:
         if i % 3 == 0:
             steps.append("add_to_cart")
         if i % 4 == 0:
-            steps += ["begin_checkout", "purchase"]
+            # Every other buyer pays by card; the rest, cash on delivery.
+            card = ["payment_started"] if i % 8 == 0 else []
+            steps += ["begin_checkout", *card, "purchase"]
+        elif i % 6 == 2:
+            steps += ["begin_checkout", "payment_started"]  # a card not paid
         if i % 10 == 5:
             steps.append("search")
         for n, name in enumerate(steps):

@@ -47,7 +47,7 @@ def test_daily_sessions_equal_raw_counts(shop_data):
     humans = [s for s in SessionSummary.objects.all() if not s.is_bot]
     steps = {
         name: {e.session_id for e in Event.objects.filter(name=name, is_bot=False)}
-        for name in ("product_view", "purchase")
+        for name in ("product_view", "payment_started", "purchase")
     }
     cells = {(c.day, c.dimension, c.key): c for c in DailySessionRollup.objects.all()}
     per_day = Counter(_day(s.started_at) for s in humans)
@@ -62,6 +62,10 @@ def test_daily_sessions_equal_raw_counts(shop_data):
         )
         assert cell.sessions_with_purchase == sum(
             s.session_id in steps["purchase"] for s in day_sessions
+        )
+        assert cell.sessions_with_payment == sum(
+            s.session_id in steps["payment_started"] | steps["purchase"]
+            for s in day_sessions
         )
     by_channel = Counter((_day(s.started_at), s.channel) for s in humans)
     assert {
