@@ -220,6 +220,8 @@ STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 # Seconds a webhook's signature timestamp may be old (Stripe's default).
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
 STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)
+# Where `manage.py stripe_local` (so `make run`) starts localstripe.
+STRIPE_LOCAL_PORT = env.int("STRIPE_LOCAL_PORT", default=8420)
 # Minutes a card order holds its stock while the shopper pays.
 SHOP_PAYMENT_HOLD_MINUTES = env.int("SHOP_PAYMENT_HOLD_MINUTES", default=15)
 SHOP_PAYMENT_PROVIDERS = env.list(

@@ -9,8 +9,6 @@ with AWS_ENDPOINT_URL set. The stand-in stops when the command does.
 
 import logging
 import os
-import subprocess
-import sys
 import time
 
 import requests
@@ -18,6 +16,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from moto.server import ThreadedMotoServer
+
+from config.localproc import command_run
 
 
 class Command(BaseCommand):
@@ -64,17 +64,10 @@ class Command(BaseCommand):
                 call_command(
                     "cognito_bootstrap", verbosity=verbosity, stdout=self.stdout
                 )
-            try:
-                returncode = subprocess.call(argv, env=env)
-            except KeyboardInterrupt:
-                returncode = 130
-            except OSError as exc:
-                raise CommandError(f"Could not run {argv[0]}: {exc}") from exc
+            command_run(argv=argv, env=env)
         finally:
             if server is not None:
                 server.stop()
-        if returncode:
-            sys.exit(returncode)
 
     def _wait(self, url: str) -> None:
         for _ in range(100):

@@ -9,13 +9,12 @@ stops when the command does.
 """
 
 import os
-import subprocess
-import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.urls import reverse
 
+from config.localproc import command_run
 from shop.stripe_local import localstripe_running, localstripe_webhook_register
 
 # localstripe accepts any key of the right shape; these name no account.
@@ -37,13 +36,14 @@ class Command(BaseCommand):
             "--port",
             type=int,
             default=None,
-            help="Port for localstripe (default: STRIPE_LOCAL_PORT, 8420).",
+            help="Port for localstripe (default: settings.STRIPE_LOCAL_PORT; "
+            "0 for any free port).",
         )
 
     def handle(self, *args, argv, port, verbosity, **options):
         if settings.STRIPE_SECRET_KEY:
-            return self._run(argv, dict(os.environ))
-        port = port or int(os.environ.get("STRIPE_LOCAL_PORT", 8420))
+            return command_run(argv=argv, env=dict(os.environ))
+        port = settings.STRIPE_LOCAL_PORT if port is None else port
         with localstripe_running(port=port) as url:
             localstripe_webhook_register(
                 url=url,
@@ -58,14 +58,4 @@ class Command(BaseCommand):
             }
             if verbosity >= 1:
                 self.stdout.write(self.style.SUCCESS(f"Local Stripe stand-in at {url}"))
-            self._run(argv, env)
-
-    def _run(self, argv, env):
-        try:
-            returncode = subprocess.call(argv, env=env)
-        except KeyboardInterrupt:
-            returncode = 130
-        except OSError as exc:
-            raise CommandError(f"Could not run {argv[0]}: {exc}") from exc
-        if returncode:
-            sys.exit(returncode)
+            command_run(argv=argv, env=env)
