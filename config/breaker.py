@@ -3,9 +3,11 @@ Circuit breakers for dependencies that may hang (Redis above all).
 
 A breaker is closed while calls succeed. A call that fails to reach the
 dependency opens it: for a short back-off every call fails at once, without
-waiting on the dependency, and callers serve without it. Then one call
-probes (half-open) while the others still fail at once: success closes the
-breaker, failure opens it again for a back-off twice as long, up to a cap.
+waiting on the dependency, and callers serve without it. Then it probes
+(half-open) while calls still fail at once: success closes the breaker,
+failure opens it again for a back-off twice as long, up to a cap. With a
+`probe` function the probe runs in a thread of its own, so no request waits
+on a dependency that is still hung; without one, the next call probes.
 
 Breakers are per process and shared by its threads, one per dependency
 (`breaker_get`), so one timed-out call saves every later request from
@@ -26,10 +28,18 @@ class CircuitOpen(Exception):
 
 
 class CircuitBreaker:
-    def __init__(self, name: str, *, backoff: float = 5.0, max_backoff: float = 60.0):
+    def __init__(
+        self,
+        name: str,
+        *,
+        backoff: float = 5.0,
+        max_backoff: float = 60.0,
+        probe: Callable[[], object] | None = None,
+    ):
         self.name = name
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.probe = probe
         self._lock = threading.Lock()
         self._opened_at: float | None = None
         self._current = backoff
@@ -53,7 +63,20 @@ class CircuitBreaker:
             if self._probing or time.monotonic() - self._opened_at < self._current:
                 return False
             self._probing = True
-            return True
+            if self.probe is None:
+                return True  # this call is the probe
+        threading.Thread(
+            target=self._probe_run, name=f"probe {self.name}", daemon=True
+        ).start()
+        return False
+
+    def _probe_run(self) -> None:
+        try:
+            self.probe()
+        except Exception as exc:
+            self.failure(exc)
+        else:
+            self.success()
 
     def success(self) -> None:
         if self._opened_at is None:

@@ -60,8 +60,8 @@ class BreakerRedisCache(RedisCache):
     django-redis's cache with a circuit breaker per server (per process).
 
     OPTIONS["BREAKER_BACKOFF"]: seconds served without Redis after a
-    failure before one request probes it again (default 5; doubles while
-    the probes fail, up to a minute).
+    failure before a PING in the background probes it again (default 5;
+    doubles while the probes fail, up to a minute).
     """
 
     def __init__(self, server, params):
@@ -71,8 +71,12 @@ class BreakerRedisCache(RedisCache):
         # Named by host, port and database: never by a URL's password.
         first = urlsplit(server.split(",")[0] if isinstance(server, str) else server[0])
         name = f"redis {first.hostname}:{first.port or 6379}{first.path}"
-        self.breaker = breaker_get(name, backoff=backoff)
+        self.breaker = breaker_get(name, backoff=backoff, probe=self._ping)
         self._guarded = None
+
+    def _ping(self) -> None:
+        # Straight to Redis, past the breaker, with the socket timeout.
+        RedisCache.client.fget(self).get_client(write=True).ping()
 
     @property
     def client(self):

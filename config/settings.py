@@ -124,7 +124,7 @@ elif env("DATABASE_SSLMODE", default=""):
 # ---------------------------------------------------------------------------
 # Cache: Redis when REDIS_URL is set, local memory otherwise. Redis sits
 # behind a circuit breaker (config/cache.py): after a failure the shop serves
-# without it for REDIS_BREAKER_BACKOFF seconds, then one request probes it.
+# without it for REDIS_BREAKER_BACKOFF seconds, then probes it in the background.
 # ---------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
@@ -135,8 +135,8 @@ if REDIS_URL:
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.5),
-                "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.5),
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.25),
+                "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.25),
                 "BREAKER_BACKOFF": env.float("REDIS_BREAKER_BACKOFF", default=5.0),
             },
         }
