@@ -559,6 +559,31 @@ def tracking_ids() -> TrackingIds:
     return TrackingIds(base.get("visitor_id", ""), session_id or "")
 
 
+# Integer columns (bigint at most): a value that is not one costs that field
+# when it is recorded, never the whole event at a sink.
+INT_COLUMNS = frozenset(
+    {"product_id", "variant_id", "order_id", "user_id", "status_code", "duration_ms"}
+)
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def _ints_clean(fields: dict) -> dict:
+    clean = dict(fields)
+    for key in fields.keys() & INT_COLUMNS:
+        value = fields[key]
+        if value is None or (type(value) is int and value in _INT_RANGE):
+            continue
+        try:
+            value = int(value)  # "12" from a form
+        except (TypeError, ValueError, OverflowError):
+            value = None
+        if value is None or value not in _INT_RANGE:
+            del clean[key]
+        else:
+            clean[key] = value
+    return clean
+
+
 def event_record(*, name: str, **fields) -> None:
     """
     Record one event named `name` for the current request context.
@@ -577,6 +602,8 @@ def event_record(*, name: str, **fields) -> None:
             return
         if not fields.keys() <= RECORDABLE:
             fields = {k: v for k, v in fields.items() if k in RECORDABLE}
+        if not fields.keys().isdisjoint(INT_COLUMNS):
+            fields = _ints_clean(fields)
         facts = None
         ctx = None if fields.get("visitor_id") else context_current()
         if ctx is not None:

@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 import pytest
 
 from analytics.context import RequestFacts
-from analytics.services import Recorder, TrackedEvent, analytics_health, recorder_reset
+from analytics.services import (
+    Recorder,
+    TrackedEvent,
+    analytics_health,
+    event_record,
+    recorder_reset,
+)
 from analytics.totals import totals_read
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +152,12 @@ def test_a_request_with_a_bad_referer_records_its_page_view(client, flushed, pro
     names = [e.name for e in flushed()]
     assert "page_view" in names
     assert analytics_health()["errors"] == 0
+
+
+def test_a_bad_column_value_costs_only_that_field(recorder, flushed):
+    event_record(
+        name="add_to_cart", product_id="not a number", variant_id=10**30, order_id="7"
+    )
+    [event] = flushed()
+    assert (event.product_id, event.variant_id, event.order_id) == (None, None, 7)
+    assert analytics_health()["dropped"] == 0
