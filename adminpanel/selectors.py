@@ -217,13 +217,11 @@ def sales_series(
             .order_by("bucket")
         )
     else:
-        rows = (
-            _orders_in(start, end)
-            .placed()
-            .annotate(bucket=_trunc("created_at", granularity))
-            .values("bucket")
-            .annotate(revenue=Sum("total"), orders=Count("id"))
-            .order_by("bucket")
+        rows = _bucketed(
+            _orders_in(start, end).placed(),
+            granularity=granularity,
+            revenue=Sum("total"),
+            orders=Count("id"),
         )
     return _series(
         rows,
@@ -231,6 +229,16 @@ def sales_series(
         end=end,
         granularity=granularity,
         fields=["revenue", "orders"],
+    )
+
+
+def _bucketed(queryset, *, granularity: str, **aggregates):
+    """`aggregates` of `queryset` per local day or hour of its `created_at`."""
+    return (
+        queryset.annotate(bucket=_trunc("created_at", granularity))
+        .values("bucket")
+        .annotate(**aggregates)
+        .order_by("bucket")
     )
 
 
@@ -299,15 +307,13 @@ def refunds_series(
     *, start: dt.datetime, end: dt.datetime, granularity: str
 ) -> list[dict]:
     """Money refunded and refunds made per local day or hour."""
-    rows = (
-        _refunds_in(start, end)
-        .annotate(bucket=_trunc("created_at", granularity))
-        .values("bucket")
-        .annotate(refunded=Sum("amount"), refunds=Count("id"))
-        .order_by("bucket")
-    )
     return _series(
-        rows,
+        _bucketed(
+            _refunds_in(start, end),
+            granularity=granularity,
+            refunded=Sum("amount"),
+            refunds=Count("id"),
+        ),
         start=start,
         end=end,
         granularity=granularity,

@@ -531,21 +531,11 @@ class WebStack(Stack):
         )
 
     def _service(self, config: Config) -> None:
-        self.service = ecs.FargateService(
-            self,
+        self.service = self._fargate_service(
             "WebService",
-            service_name="shop-web",
-            cluster=self.cluster,
-            task_definition=self.web_task,
+            name="shop-web",
+            task=self.web_task,
             desired_count=config.web_min_tasks,
-            assign_public_ip=False,
-            vpc_subnets=ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
-            ),
-            security_groups=[self.app_security_group],
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             health_check_grace_period=Duration.seconds(60),
         )
         self.service.attach_to_application_target_group(self.target_group)
@@ -570,13 +560,21 @@ class WebStack(Stack):
         # Not behind the load balancer and reached by no one: it only polls
         # the database. A deploy starts the new worker before stopping the
         # old, whose SIGTERM lets a running task finish (the stop timeout).
-        self.worker_service = ecs.FargateService(
+        self.worker_service = self._fargate_service(
+            "WorkerService", name="shop-worker", task=self.worker_task, desired_count=1
+        )
+
+    def _fargate_service(
+        self, id: str, *, name: str, task, desired_count: int, **kwargs
+    ) -> ecs.FargateService:
+        """A service in the app subnets, no public IP, rolled back if it fails."""
+        return ecs.FargateService(
             self,
-            "WorkerService",
-            service_name="shop-worker",
+            id,
+            service_name=name,
             cluster=self.cluster,
-            task_definition=self.worker_task,
-            desired_count=1,
+            task_definition=task,
+            desired_count=desired_count,
             assign_public_ip=False,
             vpc_subnets=ec2.SubnetSelection(
                 subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
@@ -585,4 +583,5 @@ class WebStack(Stack):
             min_healthy_percent=100,
             max_healthy_percent=200,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            **kwargs,
         )
