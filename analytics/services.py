@@ -157,6 +157,8 @@ class SinkState:
         self.dropped: Counter = Counter()
         self.last_error = ""
         self.failing = False
+        # Rows being written now: spilled at shutdown if the write hangs.
+        self.inflight: list[dict] = []
 
     @property
     def name(self) -> str:
@@ -225,6 +227,7 @@ class Recorder:
         self._restored = False
         # Counts already added to the shop's totals (see totals.py).
         self._published: Counter = Counter()
+        self._publish_lock = threading.Lock()
 
     @property
     def dropped(self) -> int:
@@ -305,7 +308,8 @@ class Recorder:
             finally:
                 connections_release()
             for state in self.sinks:
-                state.wake.set()
+                if not state.failing:  # a failing one keeps its back-off
+                    state.wake.set()
 
     def _sink_run(self, state: SinkState) -> None:
         backoff = self.interval
@@ -336,10 +340,17 @@ class Recorder:
         try:
             with self._flush_lock:
                 self._dispatch()
+                hung = {s.name for s in self.sinks if s.thread and s.thread.is_alive()}
                 for state in self.sinks:
-                    if not state.failing:  # a failing one is not waited on
+                    # A failing or hung sink is not waited on again.
+                    if not state.failing and state.name not in hung:
                         self._drain(state)
-                spill_write(rows={s.name: s.take() for s in self.sinks})
+                spill_write(
+                    rows={
+                        s.name: [*s.take(), *(s.inflight if s.name in hung else ())]
+                        for s in self.sinks
+                    }
+                )
                 self._publish()
         finally:
             connections.close_all()
@@ -390,6 +401,7 @@ class Recorder:
         pending = state.take()
         if not pending:
             return
+        state.inflight = pending
         try:
             self._write(state, pending)
             state.written += len(pending)
@@ -408,6 +420,8 @@ class Recorder:
                 state.last_error,
             )
             state.put(failed, front=True)
+        finally:
+            state.inflight = []
 
     def _write(self, state: "SinkState", events: list[dict]) -> None:
         """
@@ -450,10 +464,11 @@ class Recorder:
 
     def _publish(self) -> None:
         """Add what this process counted since last time to the shop's totals."""
-        counts = self.counts()
-        delta = counts - self._published
-        if delta and totals_add(delta):
-            self._published = counts
+        with self._publish_lock:  # the dispatcher and each sink's worker
+            counts = self.counts()
+            delta = counts - self._published
+            if delta and totals_add(delta):
+                self._published = counts
 
     def stats(self) -> dict:
         sink_drops = sum(sum(s.dropped.values()) for s in self.sinks)

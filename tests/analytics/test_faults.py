@@ -71,6 +71,27 @@ def test_a_hung_sink_never_delays_another():
         recorder.shutdown(timeout=2)
 
 
+def test_events_a_hung_sink_holds_at_shutdown_are_spilled():
+    hung = HungSink()
+    recorder = Recorder(sinks=[hung], background=True, batch_size=3, interval=30)
+    recorder._under_test = lambda: False
+    for _ in range(3):
+        recorder.add(_event())
+    deadline = time.monotonic() + 5
+    while not recorder.sinks[0].inflight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    recorder.shutdown(timeout=0.2)  # the write still hangs
+    hung.release.set()
+
+    class HungSinkBack(ListSink):
+        pass
+
+    HungSinkBack.__name__ = "HungSink"
+    sink = HungSinkBack()
+    Recorder(sinks=[sink], background=False).flush()
+    assert len(sink.written) == 3
+
+
 def test_a_bad_referrer_costs_only_that_field(recorder):
     facts = RequestFacts("Mozilla/5.0", "http://[x/?utm_source=a", "en", "GB")
     for host in (None, "shop.example"):
