@@ -5,6 +5,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -92,6 +93,24 @@ class ProductQuerySet(models.QuerySet):
         )
 
 
+# The listing sorts' columns, as shop.selectors.SORTS orders them, with the
+# name of the partial index (is_active) that serves each one.
+LISTING_SORT_COLUMNS = {
+    "featured": ["-is_featured", "-units_sold", "name"],
+    "price_asc": ["price_from", "name"],
+    "price_desc": ["-price_from", "name"],
+    "newest": ["-created_at", "name"],
+    "best_selling": ["-units_sold", "name"],
+}
+LISTING_INDEXES = {
+    **{f"product_{sort}_idx": cols for sort, cols in LISTING_SORT_COLUMNS.items()},
+    **{
+        f"product_cat_{sort}_idx": ["category", *cols]
+        for sort, cols in LISTING_SORT_COLUMNS.items()
+    },
+}
+
+
 class Product(models.Model):
     category = models.ForeignKey(
         Category, related_name="products", on_delete=models.PROTECT
@@ -119,10 +138,13 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # One partial index per listing sort (shop.selectors.SORTS), in the
+        # sort's exact column order: a page is read in order from the index,
+        # never sorted from every match. The category_id ones serve a leaf
+        # category; the others a top category or a price range.
         indexes = [
-            models.Index(fields=["is_active", "-created_at"]),
-            models.Index(fields=["is_active", "price_from"]),
-            models.Index(fields=["is_active", "-units_sold"]),
+            models.Index(fields=fields, condition=Q(is_active=True), name=name)
+            for name, fields in LISTING_INDEXES.items()
         ]
 
     def __str__(self):
@@ -162,6 +184,8 @@ class ProductVariant(models.Model):
                 condition=Q(price__gte=0), name="variant_price_gte_0"
             ),
         ]
+        # A search for an exact SKU, in any case (sku__iexact).
+        indexes = [models.Index(Upper("sku"), name="variant_sku_upper_idx")]
 
     def __str__(self):
         return (

@@ -11,12 +11,12 @@ from django.contrib.postgres.search import (
     SearchRank,
     TrigramStrictWordSimilarity,
 )
-from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from .models import (
+    LISTING_SORT_COLUMNS,
     Cart,
     CartLine,
     Category,
@@ -36,13 +36,24 @@ TYPO_SIMILARITY = 0.4
 # only a suggestion, checked to find something before it is offered.
 SUGGEST_SIMILARITY = 0.25
 
+# Each sort's columns are those of a partial index (shop.models), so a page
+# is read in order from the index.
 SORTS = {
-    "featured": ("Featured", ["-is_featured", "-units_sold", "name"]),
-    "price_asc": ("Price: low to high", ["price_from", "name"]),
-    "price_desc": ("Price: high to low", ["-price_from", "name"]),
-    "newest": ("Newest", ["-created_at", "name"]),
-    "best_selling": ("Best-selling", ["-units_sold", "name"]),
+    sort: (label, LISTING_SORT_COLUMNS[sort])
+    for sort, label in (
+        ("featured", "Featured"),
+        ("price_asc", "Price: low to high"),
+        ("price_desc", "Price: high to low"),
+        ("newest", "Newest"),
+        ("best_selling", "Best-selling"),
+    )
 }
+# A listing counts its matches up to this many and shows "1,000+" past it;
+# its pages stop there too, so the deepest page reads at most this many rows.
+LISTING_COUNT_CAP = 1000
+# A search ranks at most this many products matching its words, read from
+# the GIN index, not every match.
+SEARCH_CANDIDATES = LISTING_COUNT_CAP
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,13 @@ class ListingPage:
     num_pages: int
     # A search that found nothing: a spelling that finds something, if any.
     suggestion: str = ""
+    # More than `count` (LISTING_COUNT_CAP) products match.
+    capped: bool = False
+
+    @property
+    def count_label(self) -> str:
+        """The count as shown: "1,000+" past the cap."""
+        return f"{self.count:,}+" if self.capped else f"{self.count:,}"
 
     @property
     def has_next(self):
@@ -95,70 +113,143 @@ def _card_fields(queryset):
     ).annotate(compare_from=Subquery(cheapest.values("compare_at_price")[:1]))
 
 
-def _paginate(queryset, page: int) -> ListingPage:
-    paginator = Paginator(queryset, settings.SHOP_PAGE_SIZE)
-    page_obj = paginator.get_page(page)
+def _paginate(queryset, page: int, *, matching: int | None = None) -> ListingPage:
+    """
+    Page `page` (clamped to the pages there are) of `queryset`, counted up to
+    LISTING_COUNT_CAP: both queries read at most that many rows. `matching`:
+    the count when it is already known (a search's candidates).
+    """
+    size = settings.SHOP_PAGE_SIZE
+    if matching is None:
+        matching = queryset.order_by().values("pk")[: LISTING_COUNT_CAP + 1].count()
+    count = min(matching, LISTING_COUNT_CAP)
+    num_pages = max(1, -(-count // size))
+    number = min(max(page, 1), num_pages)
+    start = (number - 1) * size
     return ListingPage(
-        products=list(page_obj.object_list),
-        count=paginator.count,
-        number=page_obj.number,
-        num_pages=paginator.num_pages,
+        products=_page_cards(queryset, start, min(start + size, count)),
+        count=count,
+        number=number,
+        num_pages=num_pages,
+        capped=matching > LISTING_COUNT_CAP,
     )
+
+
+def _page_cards(queryset, start: int, stop: int) -> list:
+    """
+    Rows `start` to `stop` of `queryset` as product cards. The page's ids
+    are picked first, so the cards' per-row subquery runs for the page's
+    rows only, not for every row skipped to reach a deep page.
+    """
+    if stop <= start:
+        return []
+    page_ids = queryset.values("pk")[start:stop]
+    return list(_card_fields(queryset.filter(pk__in=page_ids)))
 
 
 def category_listing(
     *, category: Category, filters: ListingFilters, page: int
 ) -> ListingPage:
     """Active products of `category` and all its descendants."""
-    queryset = _filtered(Product.objects.available().in_category(category), filters)
-    queryset = queryset.order_by(*SORTS[filters.sort][1])
-    return _paginate(_card_fields(queryset), page)
+    # The ids as constants, not a subquery: the planner then reads a small
+    # category from its own sort index, with estimates from its statistics.
+    ids = Category.objects.filter(category.descendant_filter()).values_list(
+        "pk", flat=True
+    )
+    queryset = _filtered(Product.objects.available(), filters)
+    queryset = queryset.filter(category_id__in=list(ids))
+    return _paginate(queryset.order_by(*SORTS[filters.sort][1]), page)
 
 
 def product_search(*, query: str, filters: ListingFilters, page: int) -> ListingPage:
     """
     Full-text search with a typo-tolerant fallback.
 
-    PostgreSQL: weighted tsvector match (name > SKU > description) ranked with
-    ts_rank. Only when no product matches the words themselves does strict
-    trigram word similarity on the name stand in, so "jaket" still finds "Jacket"
-    while "jacket" never brings in "Pocket Journal". A search that finds
-    nothing carries a close spelling that does, if there is one. SQLite:
-    plain containment on name, SKU and description, and no typo matching.
+    PostgreSQL: up to SEARCH_CANDIDATES products matching the words (the
+    GIN index over the weighted tsvector) or the exact SKU are read, then
+    ranked with ts_rank (name > SKU > description). Only when no product
+    matches the words themselves do names with a strict trigram word
+    similarity (the trigram GIN index) stand in, so "jaket" still finds
+    "Jacket" while "jacket" never brings in "Pocket Journal". A search that
+    finds nothing carries a close spelling that does, if there is one.
+    SQLite: plain containment on name, SKU and description, and no typo
+    matching.
     """
     query = query.strip()
     if not query:
         return ListingPage(products=[], count=0, number=1, num_pages=1)
     base = _filtered(Product.objects.available(), filters)
-    listing = _paginate(_card_fields(_searched(base, query, filters.sort)), page)
+    queryset, matching = _searched(base, query, filters.sort)
+    listing = _paginate(queryset, page, matching=matching)
     if not listing.count and connection.vendor == "postgresql":
         listing.suggestion = _search_suggestion(base, query)
     return listing
 
 
-def _searched(base: QuerySet, query: str, sort: str) -> QuerySet:
+def _searched(base: QuerySet, query: str, sort: str) -> tuple[QuerySet, int | None]:
+    """The matches of `query` in the order of `sort`, and how many (PostgreSQL)."""
     if connection.vendor != "postgresql":
         sku_match = ProductVariant.objects.filter(sku__icontains=query).values(
             "product_id"
         )
-        return base.filter(
+        matches = base.filter(
             Q(name__icontains=query)
             | Q(description__icontains=query)
             | Q(pk__in=sku_match)
-        ).order_by(*SORTS[sort][1])
+        )
+        return matches.order_by(*SORTS[sort][1]), None
+    candidates, typos = _search_candidates(base, query)
     search_query = SearchQuery(query, search_type="websearch", config="english")
-    sku_match = ProductVariant.objects.filter(sku__iexact=query).values("product_id")
-    matches = Q(search_vector=search_query) | Q(pk__in=sku_match)
-    # Typo matches stand in only when nothing matches the words themselves
-    # (an uncorrelated EXISTS, which PostgreSQL evaluates once).
-    typos = Q(similarity__gte=TYPO_SIMILARITY) & ~Exists(base.filter(matches))
-    queryset = base.annotate(
+    queryset = base.filter(pk__in=candidates).annotate(
         rank=SearchRank(F("search_vector"), search_query),
         similarity=TrigramStrictWordSimilarity(query, "name"),
-    ).filter(matches | typos)
+    )
+    if typos:
+        queryset = queryset.filter(similarity__gte=TYPO_SIMILARITY)
     if sort == "featured":
-        return queryset.order_by("-rank", "-similarity", "name")
-    return queryset.order_by(*SORTS[sort][1])
+        return queryset.order_by("-rank", "-similarity", "name"), len(candidates)
+    return queryset.order_by(*SORTS[sort][1]), len(candidates)
+
+
+def _search_candidates(base: QuerySet, query: str) -> tuple[list[int], bool]:
+    """
+    The ids of up to SEARCH_CANDIDATES + 1 products of `base` matching the
+    words of `query` or its exact SKU, in one query through the GIN and the
+    SKU indexes; failing those, of names that are a typo away. The flag:
+    whether they are typo matches.
+    """
+    search_query = SearchQuery(query, search_type="websearch", config="english")
+    words = base.filter(search_vector=search_query).values_list("pk", flat=True)
+    sku = ProductVariant.objects.filter(
+        sku__iexact=query, product__in=base
+    ).values_list("product_id", flat=True)
+    found = list(
+        words.order_by()[: SEARCH_CANDIDATES + 1].union(sku.order_by()).order_by()
+    )
+    if found:
+        return found, False
+    return _trigram_candidates(base, query, TYPO_SIMILARITY), True
+
+
+def _trigram_candidates(base: QuerySet, word: str, similarity: float) -> list[int]:
+    """
+    The ids of up to SEARCH_CANDIDATES + 1 products of `base` whose name has
+    a strict trigram word similarity of at least `similarity` to `word`,
+    through the trigram GIN index (whose operator reads the threshold from a
+    setting, set for this transaction only).
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('pg_trgm.strict_word_similarity_threshold', %s, "
+                "true)",
+                [str(similarity)],
+            )
+        return list(
+            base.filter(name__trigram_strict_word_similar=word).values_list(
+                "pk", flat=True
+            )[: SEARCH_CANDIDATES + 1]
+        )
 
 
 def _search_suggestion(base: QuerySet, query: str) -> str:
@@ -170,7 +261,8 @@ def _search_suggestion(base: QuerySet, query: str) -> str:
     words = []
     for word in asked:
         names = (
-            base.annotate(similarity=TrigramStrictWordSimilarity(word, "name"))
+            base.filter(pk__in=_trigram_candidates(base, word, SUGGEST_SIMILARITY))
+            .annotate(similarity=TrigramStrictWordSimilarity(word, "name"))
             .filter(similarity__gte=SUGGEST_SIMILARITY)
             .order_by("-similarity", "name")
             .values_list("name", flat=True)[:5]
@@ -180,7 +272,7 @@ def _search_suggestion(base: QuerySet, query: str) -> str:
     if words == asked:
         return ""
     suggestion = " ".join(words)
-    return suggestion if _searched(base, suggestion, "featured").exists() else ""
+    return suggestion if _search_candidates(base, suggestion)[0] else ""
 
 
 def category_top(*, limit: int = 8) -> list[Category]:

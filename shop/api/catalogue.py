@@ -81,6 +81,7 @@ def _page(listing) -> bytes:
             for p in listing.products
         ],
         count=listing.count,
+        count_capped=listing.capped,
         next_cursor=cursor_encode(listing.number + 1) if listing.has_next else None,
         previous_cursor=(
             cursor_encode(listing.number - 1) if listing.has_previous else None

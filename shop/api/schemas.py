@@ -46,7 +46,12 @@ class ProductCard(BaseModel):
 
 class ProductPage(BaseModel):
     items: list[ProductCard]
-    count: int = Field(description="Products matching, on every page.")
+    count: int = Field(
+        description="Products matching, on every page; counted up to 1,000."
+    )
+    count_capped: bool = Field(
+        description="More products match than `count` (shown as \"1,000+\")."
+    )
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
     previous_cursor: str | None
 
