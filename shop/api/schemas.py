@@ -50,7 +50,7 @@ class ProductPage(BaseModel):
         description="Products matching, on every page; counted up to 1,000."
     )
     count_capped: bool = Field(
-        description="More products match than `count` (shown as \"1,000+\")."
+        description='More products match than `count` (shown as "1,000+").'
     )
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
     previous_cursor: str | None
