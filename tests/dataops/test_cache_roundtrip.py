@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
+from django_redis.cache import RedisCache
 
 from shop.cache import catalogue_cached
 
@@ -15,7 +16,7 @@ def redis_cache():
         pytest.skip("needs a real Redis (set REDIS_URL; CI does)")
     from django.core.cache import caches
 
-    assert type(caches["default"]).__module__.startswith("django_redis")
+    assert isinstance(caches["default"], RedisCache)
     return cache
 
 
