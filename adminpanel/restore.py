@@ -36,7 +36,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from config.aws import aws_client
-from shop.services import product_index_refresh
+from shop.services import product_index_refresh, tables_analyze
 
 from .archive import (
     EXCLUDED_COLUMNS,
@@ -656,4 +656,5 @@ def restore_run(
         for m in restored
     ):
         product_index_refresh()
+    tables_analyze(models=list(restored))
     return result

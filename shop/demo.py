@@ -38,7 +38,7 @@ from .models import (
     ProductVariant,
 )
 from .selectors import ListingFilters, product_search
-from .services import product_index_refresh
+from .services import product_index_refresh, tables_analyze
 
 Progress = Callable[[str, int, int], None]
 
@@ -464,6 +464,7 @@ def demo_catalogue_build(
         product_index_refresh(
             product_ids=created_ids if len(created_ids) < 5000 else None
         )
+        tables_analyze(models=[Category, Product, ProductVariant, ProductImage])
     return len(created_ids)
 
 

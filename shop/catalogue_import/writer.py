@@ -8,7 +8,7 @@ from django.db.models import Max
 from django.utils.text import slugify
 
 from shop.models import Category, Product, ProductImage, ProductVariant
-from shop.services import product_index_refresh
+from shop.services import product_index_refresh, tables_analyze
 
 from .images import images_fetch
 from .records import LoadResult, ProductRecord
@@ -76,6 +76,7 @@ class _Writer:
         """Recompute the listing and search fields of every product touched."""
         if self.touched:
             product_index_refresh(product_ids=sorted(self.touched))
+            tables_analyze(models=[Category, Product, ProductVariant, ProductImage])
 
     # Categories
 

@@ -109,3 +109,24 @@ def test_every_listing_sort_is_read_in_order_from_an_index():
                 plan = queryset.explain()
             assert "Sort" not in plan, (sort, plan)
             assert "product_" in plan, (sort, plan)
+
+
+def last_analyzed(table: str):
+    with connection.cursor() as cursor:
+        # A transaction reads the statistics as first read, unless told not to.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [table]
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_bulk_loads_analyze_the_tables_they_filled():
+    from shop.demo import demo_catalogue_build
+
+    before = last_analyzed("shop_product")
+    demo_catalogue_build(products=30)
+    after_seed = last_analyzed("shop_product")
+    assert after_seed is not None and after_seed != before
+    assert last_analyzed("shop_productvariant") is not None
