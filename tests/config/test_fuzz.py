@@ -4,8 +4,8 @@ Generated requests, by the ten thousand, never get a 5xx.
 Hypothesis builds requests to the forms and endpoints that take visitors'
 input: the clickstream beacon, the cart, checkout, search and order lookup,
 the dashboards' range parameters (as staff), each with hostile cookies and
-headers: 10,500 requests, 3 a generated visitor. Marked slow (2 to 7
-minutes, as loaded as the machine is); CI runs it with the rest.
+headers: 10,500 requests, 3 a generated visitor. Marked slow (about two
+minutes on two busy cores); CI runs it with the rest.
 """
 
 import json
