@@ -18,7 +18,6 @@ Files are JSON Lines as Athena's Hive JSON SerDe reads them
 spreadsheets and not for Athena; restore reads either, by the file's name.
 """
 
-import base64
 import csv
 import datetime as dt
 import hashlib
@@ -31,9 +30,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from django.apps import apps
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from analytics.jsonlines import json_keys, json_line
@@ -58,6 +58,10 @@ class ArchiveTable:
     time_field: str | None = None
     # How to reach the time column from this model, when it is elsewhere.
     time_lookup: str | None = None
+    # Rows are only ever added or deleted, never changed (analytics.Event):
+    # a day's row count and ids then tell whether it changed, without
+    # hashing every row.
+    append_only: bool = False
 
     @property
     def model(self) -> type[models.Model]:
@@ -88,7 +92,7 @@ TABLES = [
     ArchiveTable("addresses", "accounts.Address"),
     ArchiveTable("orders", "shop.Order", "created_at"),
     ArchiveTable("order_lines", "shop.OrderLine", "created_at", "order__created_at"),
-    ArchiveTable("events", "analytics.Event", "occurred_at"),
+    ArchiveTable("events", "analytics.Event", "occurred_at", append_only=True),
     ArchiveTable("sessions", "analytics.SessionSummary", "started_at"),
     ArchiveTable("rollups", "analytics.HourlyRollup", "hour"),
 ]
@@ -231,7 +235,9 @@ class _HashingFile:
             self._put("\ufeff")
 
     def _put(self, text: str) -> None:
-        data = text.encode("utf-8")
+        self.put_bytes(text.encode("utf-8"))
+
+    def put_bytes(self, data: bytes) -> None:
         self.md5.update(data)
         self.spool.write(data)
         self.bytes += len(data)
@@ -316,60 +322,173 @@ def _day_groups(
         yield day, (row[1:] for row in group)
 
 
-def _upload(client, *, bucket: str, key: str, out: _HashingFile) -> None:
-    """Upload and check the stored object against our MD5."""
-    md5_hex = out.md5.hexdigest()
-    out.spool.seek(0)
-    if out.bytes < settings.ARCHIVE_MULTIPART_THRESHOLD:
-        response = client.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=out.spool.read(),
-            ContentMD5=base64.b64encode(out.md5.digest()).decode(),
-            ContentType="text/csv; charset=utf-8",
-            Metadata={"md5": md5_hex},
-        )
-        etag = response["ETag"].strip('"')
-        if etag != md5_hex:
-            raise RuntimeError(f"{key}: S3 stored ETag {etag}, expected MD5 {md5_hex}")
+def _changed_files(
+    table: ArchiveTable, *, excel: bool, old_files: dict, reusable: bool
+) -> Iterator[tuple[dt.date | None, _HashingFile | None, list | None]]:
+    """
+    (day, file, fingerprint) for each partition; the file is None when the
+    partition's fingerprint is the one recorded with its uploaded file.
+    """
+    if excel or connection.vendor != "postgresql":
+        for day, out in _iter_files(table, excel=excel):
+            yield day, out, None
         return
-    upload = client.create_multipart_upload(
-        Bucket=bucket,
-        Key=key,
-        ContentType="text/csv; charset=utf-8",
-        Metadata={"md5": md5_hex},
+    with connection.cursor() as cursor:
+        # Taken before any export: a change made meanwhile is in the file
+        # but not in its fingerprint, so the next run exports it again.
+        fingerprints = _pg_fingerprints(cursor, table)
+        for day in sorted(fingerprints, key=lambda d: d or dt.date.min):
+            fingerprint = fingerprints[day]
+            recorded = old_files.get(key_for("", table.name, day), {})
+            if (
+                reusable
+                and recorded.get("fingerprint") == fingerprint
+                and recorded.get("status") in {"uploaded", "unchanged"}
+            ):
+                yield day, None, fingerprint
+            else:
+                yield day, _pg_export(cursor, table, day), fingerprint
+
+
+def _pg_source(table: ArchiveTable) -> tuple[str, str | None]:
+    """
+    The FROM clause (the table as ``t``) and the SQL of the moment that
+    names the partition, from ``time_field`` / ``time_lookup``.
+    """
+    qn = connection.ops.quote_name
+    model = table.model
+    source = f"{qn(model._meta.db_table)} t"
+    if not table.partitioned:
+        return source, None
+    if not table.time_lookup:
+        return source, f"t.{qn(model._meta.get_field(table.time_field).column)}"
+    relation, time_name = table.time_lookup.split("__")
+    fk = model._meta.get_field(relation)
+    parent = fk.related_model._meta
+    source += (
+        f" JOIN {qn(parent.db_table)} p ON p.{qn(parent.pk.column)} = t.{qn(fk.column)}"
     )
-    parts, digests = [], []
-    try:
-        number = 1
-        while chunk := out.spool.read(settings.ARCHIVE_MULTIPART_CHUNK):
-            digest = hashlib.md5(chunk, usedforsecurity=False).digest()
-            part = client.upload_part(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload["UploadId"],
-                PartNumber=number,
-                Body=chunk,
-                ContentMD5=base64.b64encode(digest).decode(),
-            )
-            parts.append({"ETag": part["ETag"], "PartNumber": number})
-            digests.append(digest)
-            number += 1
-        response = client.complete_multipart_upload(
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload["UploadId"],
-            MultipartUpload={"Parts": parts},
+    return source, f"p.{qn(parent.get_field(time_name).column)}"
+
+
+def _pg_fingerprints(cursor, table: ArchiveTable) -> dict[dt.date | None, list]:
+    """
+    Each partition's fingerprint in one query: row count, lowest, highest
+    and sum of ids, and (unless append-only) an XOR of the rows' hashes.
+    """
+    source, moment = _pg_source(table)
+    pk = f"t.{connection.ops.quote_name(table.model._meta.pk.column)}"
+    digest = "0" if table.append_only else "bit_xor(hashtextextended(t::text, 0))"
+    columns = f"count(*), min({pk}), max({pk}), sum({pk}), {digest}"
+    if moment is None:
+        cursor.execute(f"SELECT NULL, {columns} FROM {source}")
+    else:
+        cursor.execute(
+            f"SELECT ({moment} AT TIME ZONE 'UTC')::date, {columns} "
+            f"FROM {source} GROUP BY 1"
         )
-    except Exception:
-        client.abort_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload["UploadId"]
-        )
-        raise
-    # A multipart ETag is the MD5 of the parts' MD5s, then "-<parts>".
-    expected = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
-    expected = f"{expected}-{len(digests)}"
-    etag = response["ETag"].strip('"')
+    return {
+        day: [int(v) if v is not None else None for v in values]
+        for day, *values in cursor.fetchall()
+    }
+
+
+def _pg_json(f: models.Field) -> str:
+    """The SQL of a column in the form ``analytics.jsonlines`` writes it."""
+    column = f"t.{connection.ops.quote_name(f.column)}"
+    if isinstance(f, models.DateTimeField):
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+    if isinstance(f, models.DateField):
+        return f"to_char({column}, 'YYYY-MM-DD')"
+    if isinstance(f, models.JSONField | models.UUIDField):
+        return f"{column}::text"
+    return column
+
+
+class _CopySink:
+    """What ``copy_expert`` writes COPY's bytes to: one row a line."""
+
+    def __init__(self, out: _HashingFile):
+        self.out = out
+
+    def write(self, data: bytes) -> None:
+        self.out.put_bytes(data)
+        self.out.rows += data.count(b"\n")
+
+
+def _pg_export(cursor, table: ArchiveTable, day: dt.date | None) -> _HashingFile:
+    """
+    One partition as JSON Lines, built by PostgreSQL and streamed with
+    ``COPY ... TO STDOUT``: JSON text never holds a raw line break or a
+    control character, so CSV with those as quote and delimiter passes
+    each line through untouched.
+    """
+    qn = connection.ops.quote_name
+    source, moment = _pg_source(table)
+    columns = ", ".join(f"{_pg_json(f)} AS {qn(f.attname)}" for f in table.fields())
+    where, params = "", []
+    if day is not None:
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        where = f" WHERE {moment} >= %s AND {moment} < %s"
+        params = [start, start + dt.timedelta(days=1)]
+    raw = cursor.cursor
+    # row_to_json writes compact JSON, its keys the columns in order.
+    query = raw.mogrify(
+        f"SELECT row_to_json(r)::text FROM (SELECT {columns} FROM {source}{where}) r "
+        f"ORDER BY r.{qn(table.model._meta.pk.attname)}",
+        params,
+    ).decode()
+    out = _HashingFile(bom=False)
+    raw.copy_expert(
+        f"COPY ({query}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', "
+        "QUOTE E'\\x01')",
+        _CopySink(out),
+        size=1024 * 1024,
+    )
+    return out
+
+
+def _transfer_config() -> TransferConfig:
+    """boto3's managed transfer: multipart from ARCHIVE_MULTIPART_THRESHOLD."""
+    return TransferConfig(
+        multipart_threshold=settings.ARCHIVE_MULTIPART_THRESHOLD,
+        multipart_chunksize=settings.ARCHIVE_MULTIPART_CHUNK,
+        max_concurrency=4,
+    )
+
+
+def _upload(
+    client, transfer, *, bucket: str, key: str, out: _HashingFile, excel: bool
+) -> None:
+    """
+    Upload with boto3's managed transfer (``transfer``, one for the whole
+    run) and check the stored object's ETag against our MD5.
+    """
+    md5_hex = out.md5.hexdigest()
+    threshold = settings.ARCHIVE_MULTIPART_THRESHOLD
+    chunk = settings.ARCHIVE_MULTIPART_CHUNK
+    out.spool.seek(0)
+    transfer.upload(
+        out.spool,
+        bucket,
+        key,
+        extra_args={
+            "ContentType": (
+                "text/csv; charset=utf-8" if excel else "application/x-ndjson"
+            ),
+            "Metadata": {"md5": md5_hex},
+        },
+    ).result()
+    expected = md5_hex
+    if out.bytes >= threshold:
+        # A multipart ETag is the MD5 of the parts' MD5s, then "-<parts>".
+        out.spool.seek(0)
+        digests = []
+        while part := out.spool.read(chunk):
+            digests.append(hashlib.md5(part, usedforsecurity=False).digest())
+        expected = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
+        expected = f"{expected}-{len(digests)}"
+    etag = client.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
     if etag != expected:
         raise RuntimeError(f"{key}: S3 stored ETag {etag}, expected {expected}")
 
@@ -387,7 +506,7 @@ def _comparable(info: dict | None) -> dict:
             "schema": t.get("schema", {}).get("hash"),
             "status": t.get("status"),
             "files": {
-                k: (f.get("md5"), f.get("rows"), f.get("bytes"))
+                k: (f.get("md5"), f.get("rows"), f.get("bytes"), f.get("fingerprint"))
                 for k, f in t["files"].items()
             },
         }
@@ -427,6 +546,7 @@ def _file_entry(
 def _table_files_archive(
     *,
     client,
+    transfer,
     table: ArchiveTable,
     bucket: str,
     prefix: str,
@@ -437,9 +557,25 @@ def _table_files_archive(
     tresult: TableResult,
     entry: dict,
 ) -> None:
-    """Upload the table's changed files and delete its stale ones."""
-    for day, out in _iter_files(table, excel=excel):
+    """
+    Upload the table's changed files; record the unchanged and the pruned.
+
+    On PostgreSQL (JSON Lines) a day whose fingerprint is the recorded one
+    is not read at all; the others are exported with ``COPY``.
+    """
+    for day, out, fingerprint in _changed_files(
+        table, excel=excel, old_files=old_files, reusable=reusable
+    ):
         rel = key_for("", table.name, day, excel=excel)
+        if out is None:
+            # The recorded file holds exactly these rows.
+            old = old_files[rel]
+            entry["files"][rel] = {**old, "status": "unchanged", "error": None}
+            tresult.rows += old["rows"]
+            entry["rows"] += old["rows"]
+            entry["bytes"] += old["bytes"]
+            tresult.files_unchanged += 1
+            continue
         file_entry = _file_entry(
             key=key_for(prefix, table.name, day, excel=excel),
             day=day,
@@ -448,12 +584,21 @@ def _table_files_archive(
             reusable=reusable,
         )
         file_entry["excel"] = excel
+        if fingerprint is not None:
+            file_entry["fingerprint"] = fingerprint
         # Recorded before the upload so that a failure is recorded too.
         entry["files"][rel] = file_entry
         unchanged = file_entry["status"] == "unchanged"
         if not unchanged and not dry_run:
             try:
-                _upload(client, bucket=bucket, key=file_entry["key"], out=out)
+                _upload(
+                    client,
+                    transfer,
+                    bucket=bucket,
+                    key=file_entry["key"],
+                    out=out,
+                    excel=excel,
+                )
             except Exception as exc:
                 file_entry.update(status="error", error=str(exc))
                 raise
@@ -481,6 +626,7 @@ def _table_files_archive(
 def _table_archive(
     *,
     client,
+    transfer,
     table: ArchiveTable,
     bucket: str,
     prefix: str,
@@ -526,6 +672,7 @@ def _table_archive(
     try:
         _table_files_archive(
             client=client,
+            transfer=transfer,
             table=table,
             bucket=bucket,
             prefix=prefix,
@@ -594,22 +741,24 @@ def archive_run(
         "tables": dict(old_info.get("tables", {})),
     }
     result = ArchiveResult(bucket=bucket, prefix=prefix, dry_run=dry_run)
-    for name in names:
-        tresult, entry = _table_archive(
-            client=client,
-            table=TABLES_BY_NAME[name],
-            bucket=bucket,
-            prefix=prefix,
-            old_table=old_info.get("tables", {}).get(name, {}),
-            force=force,
-            dry_run=dry_run,
-            excel=excel,
-            progress=progress,
-        )
-        result.tables.append(tresult)
-        info["tables"][name] = entry
-        if entry["status"] == "error":
-            info["status"] = "error"
+    with create_transfer_manager(client, _transfer_config()) as transfer:
+        for name in names:
+            tresult, entry = _table_archive(
+                client=client,
+                transfer=transfer,
+                table=TABLES_BY_NAME[name],
+                bucket=bucket,
+                prefix=prefix,
+                old_table=old_info.get("tables", {}).get(name, {}),
+                force=force,
+                dry_run=dry_run,
+                excel=excel,
+                progress=progress,
+            )
+            result.tables.append(tresult)
+            info["tables"][name] = entry
+            if entry["status"] == "error":
+                info["status"] = "error"
     info["finished_at"] = _now()
     if not dry_run and (force or _comparable(info) != _comparable(old_info)):
         client.put_object(

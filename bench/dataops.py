@@ -7,6 +7,17 @@ Benchmarks of the data operations, on PostgreSQL and moto's S3 over HTTP.
 Each phase runs in its own process so that its peak RSS is its own. The
 database in DATABASE_URL is emptied; a second one named <db>_restore is
 created and dropped for the restore. Prints a Markdown table.
+
+The archive at scale, against the code of another tree (a git worktree of
+an earlier commit) in the same run:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop_dataops_scale \
+        .venv/bin/python bench/dataops.py --scale --events 10000000 \
+        --before /tmp/archive-before
+
+fills the events table in SQL (generate_series, a million rows a
+statement), then times the first archive of the events with the other
+tree's code, the first with this tree's, and this tree's unchanged rerun.
 """
 
 import argparse
@@ -37,6 +48,11 @@ def _django():
 
 
 def _peak_mb() -> float:
+    # VmHWM is this program's own peak: ru_maxrss keeps, across exec, the
+    # peak of the process it was forked from (here the bench, holding moto).
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -81,7 +97,35 @@ def phase_events(count: int) -> dict:
     return {"rows": count, "seconds": time.perf_counter() - start}
 
 
-def phase_archive(puts_file: str) -> dict:
+def phase_generate(count: int) -> dict:
+    """``count`` page views over ~91 days, made by PostgreSQL itself."""
+    _django()
+    from django.db import connection
+
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE analytics_event")
+        for first in range(0, count, 1_000_000):
+            cursor.execute(
+                "INSERT INTO analytics_event (event_id, name, occurred_at, route, "
+                "visitor_id, session_id, path, referrer, utm_source, utm_medium, "
+                "utm_campaign, utm_term, utm_content, currency, language, viewport, "
+                "device, browser, os, country, is_bot, properties, channel, "
+                "status_code, duration_ms) "
+                "SELECT gen_random_uuid(), 'page_view', "
+                "now() - i * (interval '91 days' / %s), 'product', 'v' || (i %% 50000), "
+                "'s' || (i / 7), '/p/' || (i %% 500), '', '', '', '', '', '', 'GBP', "
+                "'en-GB', '', 'desktop', 'Chrome', 'Linux', 'GB', false, "
+                "'{\"q\": \"x\"}', 'direct', 200, NULLIF(i %% 300, 0) "
+                "FROM generate_series(%s, %s) i",
+                [count, first, min(count, first + 1_000_000) - 1],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE analytics_event")
+    return {"rows": count, "seconds": time.perf_counter() - start}
+
+
+def phase_archive(puts_file: str, prefix: str = "bench", tables: str = "") -> dict:
     _django()
     from adminpanel.archive import archive_run
     from config.aws import _session
@@ -92,7 +136,9 @@ def phase_archive(puts_file: str) -> dict:
         lambda event_name="", **kw: calls.append(event_name.rsplit(".", 1)[-1]),
     )
     start = time.perf_counter()
-    result = archive_run(bucket=BUCKET, prefix="bench")
+    result = archive_run(
+        bucket=BUCKET, prefix=prefix, tables=tables.split(",") if tables else None
+    )
     seconds = time.perf_counter() - start
     assert result.ok, [t.error for t in result.tables]
     writes = sum(
@@ -163,10 +209,47 @@ def write_catalog(path: Path, rows: int) -> None:
                         f"https://img.example.com/{p}.jpg" if i % 5 == 0 else ""])  # fmt: skip
 
 
+def _row(what: str, r: dict) -> str:
+    return (
+        f"| {what} | {r['rows']:,} | {r['seconds']:.1f} s | "
+        f"{r['rows'] / r['seconds']:,.0f} | {r.get('peak_mb', 0):.0f} MB |"
+    )
+
+
+def scale(opts, env: dict, base: str) -> None:
+    """The events archive at scale: the other tree's first run, then ours."""
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    generated = _child("generate", opts.events, env=env)
+    before_root = Path(opts.before)
+
+    def archive(root: Path, *args: str) -> dict:
+        # Every table, as the job does; only the events hold rows.
+        out = subprocess.run(
+            [sys.executable, str(root / "bench" / "dataops.py"), "--phase", "archive",
+             "x", *args],
+            check=True, capture_output=True, text=True, env=env, cwd=root,
+        )  # fmt: skip
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    before = archive(before_root)  # its own prefix, "bench"
+    first = archive(ROOT, "after")
+    rerun = archive(ROOT, "after")
+    print(f"generated {generated['rows']:,} events in {generated['seconds']:.1f} s")
+    print("| what | rows | time | rows/s | peak RSS |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print(_row(f"events, first archive, {before_root} ({before['puts']} PUTs)", before))
+    print(_row(f"events, first archive, this tree ({first['puts']} PUTs)", first))
+    print(_row(f"events, unchanged rerun, this tree ({rerun['puts']} PUTs)", rerun))
+    print(f"first archive: {before['seconds'] / first['seconds']:.2f}x faster")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--scale", action="store_true")
+    parser.add_argument("--before", help="the tree whose archive --scale compares")
     parser.add_argument("--phase")
     parser.add_argument("args", nargs="*")
     opts = parser.parse_args()
@@ -174,6 +257,7 @@ def main():
         fn = {
             "load": phase_load,
             "events": phase_events,
+            "generate": phase_generate,
             "archive": phase_archive,
             "restore": phase_restore,
         }[opts.phase]
@@ -191,6 +275,8 @@ def main():
     env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:5139", "AWS_ACCESS_KEY_ID": "bench",
            "AWS_SECRET_ACCESS_KEY": "bench", "DJANGO_SECRET_KEY": "bench", "ANALYTICS_ENABLED": "false"}  # fmt: skip
     manage = [sys.executable, str(ROOT / "manage.py")]
+    import boto3
+
     base, db = url.rsplit("/", 1)
     restore_db = f"{db}_restore"
     try:
@@ -201,13 +287,17 @@ def main():
         subprocess.run(
             ["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True
         )
+        if opts.scale:
+            boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                         aws_access_key_id="bench", aws_secret_access_key="bench").create_bucket(Bucket=BUCKET)  # fmt: skip
+            scale(opts, env, base)
+            return
         subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
         catalog = Path("/tmp/bench_catalog.csv")
         write_catalog(catalog, opts.rows)
         load = _child("load", catalog, env=env)
         rerun = _child("load", catalog, env=env)
         _child("events", opts.events, env=env)
-        import boto3
 
         boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
                      aws_access_key_id="bench", aws_secret_access_key="bench").create_bucket(Bucket=BUCKET)  # fmt: skip
