@@ -171,7 +171,9 @@ SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -203,8 +205,14 @@ SHOP_NAME = env("SHOP_NAME", default="Northwind Goods")
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="GBP")
 # Flat shipping rates: code -> (label, price).
 SHOP_SHIPPING_METHODS = {
-    "standard": ("Standard delivery (3-5 days)", Decimal(env("SHIPPING_STANDARD", default="4.95"))),
-    "express": ("Express delivery (next day)", Decimal(env("SHIPPING_EXPRESS", default="9.95"))),
+    "standard": (
+        "Standard delivery (3-5 days)",
+        Decimal(env("SHIPPING_STANDARD", default="4.95")),
+    ),
+    "express": (
+        "Express delivery (next day)",
+        Decimal(env("SHIPPING_EXPRESS", default="9.95")),
+    ),
 }
 
 # ---------------------------------------------------------------------------
@@ -380,9 +388,7 @@ MIDDLEWARE += ["accounts.middleware.CognitoSessionMiddleware"]
 # Analytics (clickstream issue)
 # ---------------------------------------------------------------------------
 ANALYTICS_ENABLED = env.bool("ANALYTICS_ENABLED", default=True)
-ANALYTICS_SINKS = env.list(
-    "ANALYTICS_SINKS", default=["analytics.sinks.DatabaseSink"]
-)
+ANALYTICS_SINKS = env.list("ANALYTICS_SINKS", default=["analytics.sinks.DatabaseSink"])
 ANALYTICS_BUFFER_SIZE = env.int("ANALYTICS_BUFFER_SIZE", default=20000)
 ANALYTICS_BATCH_SIZE = env.int("ANALYTICS_BATCH_SIZE", default=1000)
 ANALYTICS_FLUSH_INTERVAL = env.float("ANALYTICS_FLUSH_INTERVAL", default=2.0)
@@ -398,13 +404,32 @@ ANALYTICS_COOKIE_AGE = env.int("ANALYTICS_COOKIE_AGE", default=365 * 24 * 3600)
 ANALYTICS_SESSION_TIMEOUT = env.int("ANALYTICS_SESSION_TIMEOUT", default=1800)
 ANALYTICS_SENSITIVE_PARAMS = env.list(
     "ANALYTICS_SENSITIVE_PARAMS",
-    default=["email", "token", "password", "code", "key", "secret", "session",
-             "auth", "signature", "phone", "state", "access_token", "id_token"],
+    default=[
+        "email",
+        "token",
+        "password",
+        "code",
+        "key",
+        "secret",
+        "session",
+        "auth",
+        "signature",
+        "phone",
+        "state",
+        "access_token",
+        "id_token",
+    ],
 )
 ANALYTICS_SKIP_PREFIXES = env.list(
     "ANALYTICS_SKIP_PREFIXES",
-    default=["/admin/", "/healthz", "/analytics/", "/favicon", "/robots.txt",
-             "/sitemap"],
+    default=[
+        "/admin/",
+        "/healthz",
+        "/analytics/",
+        "/favicon",
+        "/robots.txt",
+        "/sitemap",
+    ],
 )
 ANALYTICS_COLLECT_RATE = env.int("ANALYTICS_COLLECT_RATE", default=120)
 ANALYTICS_COLLECT_MAX_AGE = env.int("ANALYTICS_COLLECT_MAX_AGE", default=48 * 3600)
@@ -464,7 +489,9 @@ PERIODIC_JOBS = {
     },
 }
 # Files at least this large go to S3 in multipart uploads of this part size.
-ARCHIVE_MULTIPART_THRESHOLD = env.int("ARCHIVE_MULTIPART_THRESHOLD", default=64 * 1024 * 1024)
+ARCHIVE_MULTIPART_THRESHOLD = env.int(
+    "ARCHIVE_MULTIPART_THRESHOLD", default=64 * 1024 * 1024
+)
 ARCHIVE_MULTIPART_CHUNK = env.int("ARCHIVE_MULTIPART_CHUNK", default=16 * 1024 * 1024)
 # The Glue database `athena_ddl` creates the archive's tables in.
 ATHENA_DATABASE = env("ATHENA_DATABASE", default="shop_archive")
@@ -489,10 +516,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # One line a request is for the JSON logs; runserver logs them already.
+    # stripe logs every API request at INFO; one line a request is enough
+    # on a terminal, where runserver logs them already.
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # stripe logs every API request at INFO.
         "stripe": {"level": "WARNING"},
         "config.requests": {
             "level": env(
