@@ -15,14 +15,13 @@ ratios. Loopback only; every run is bounded by --seconds and stops by itself.
 import argparse
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, gunicorn, manage, recreate_database, wrk  # noqa: E402
-from bench.storefront import _median_run  # noqa: E402
+from bench.common import bench_env, gunicorn, manage, recreate_database  # noqa: E402
+from bench.storefront import paired_throughput  # noqa: E402
 
 TARGETS = {"product detail": 0.5, "product list": 0.4, "add to cart (POST)": 0.2}
 
@@ -50,24 +49,6 @@ def api_targets(base: str, env: dict) -> list[tuple[str, str, str]]:
         ("product list", f"{api}/products?category={category.slug}", ""),
         ("add to cart (POST)", f"{api}/cart/lines", post),
     ]
-
-
-def throughput(base: str, targets, seconds: int, rounds: int) -> list[tuple]:
-    for _, url, script in targets:
-        if not script:
-            wrk(url, seconds=1)  # warm the caches
-    bare_runs, rows = [], []
-    for name, url, script in targets:
-        runs, ratios = [], []
-        for _ in range(rounds):
-            bare = wrk(base + "/bench/bare", seconds=seconds)
-            result = wrk(url, seconds=seconds, script=script)
-            bare_runs.append(bare)
-            runs.append(result)
-            ratios.append(result["rps"] / bare["rps"])
-        rows.append((name, _median_run(runs), statistics.median(ratios)))
-    rows.insert(0, ("bare view", _median_run(bare_runs), 1.0))
-    return rows
 
 
 def main():
@@ -100,7 +81,7 @@ def main():
         "-v0",
     )
     with gunicorn(env, args.port) as base:
-        rows = throughput(base, api_targets(base, env), args.seconds, args.rounds)
+        rows = paired_throughput(base, api_targets(base, env), args.seconds, args.rounds)
 
     print(
         f"\nJSON API, {args.products} products, wrk -t2 -c16 -d{args.seconds}s, "

@@ -67,6 +67,11 @@ def throughput(base: str, urls: dict, seconds: int, rounds: int) -> list[tuple]:
     """
     targets = [(name, base + urls[name], "") for name in ("home", "category", "product", "search")]
     targets.append(("cart add (POST)", base + "/cart/add/", cart_add_script(urls["variant"])))
+    return paired_throughput(base, targets, seconds, rounds)
+
+
+def paired_throughput(base: str, targets, seconds: int, rounds: int) -> list[tuple]:
+    """Each (name, url, wrk script) target right after the bare view, `rounds` times."""
     for _, url, script in targets:
         if not script:
             wrk(url, seconds=1)  # warm the caches
