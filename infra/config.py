@@ -53,6 +53,19 @@ class Config:
     amplify_repository: str
     amplify_branch: str
     waf_rate_limit: int
+    # Outgoing mail: Amazon SES over SMTP (STARTTLS); the SMTP credentials
+    # are a secret the operator fills (docs/deploy.md, "Email").
+    email_host: str
+    email_port: int
+    # DEFAULT_FROM_EMAIL: an address or domain verified in SES.
+    email_from: str
+    # ISO 4217 currency of every price (SHOP_CURRENCY).
+    currency: str
+    # Stripe card payments beside cash on delivery; the keys' secret half is
+    # a secret the operator fills before turning this on.
+    card_payments: bool
+    # pk_live_... / pk_test_...: public, given to Stripe.js.
+    stripe_publishable_key: str
 
     @property
     def rds(self) -> bool:
@@ -87,16 +100,27 @@ def config_from(node: Node) -> Config:
     redis = str(get("redis", "SHOP_REDIS", "serverless"))
     if redis not in {"serverless", "off"}:
         raise ValueError(f"context redis must be serverless or off, not {redis!r}")
+    region = str(
+        get("region", "CDK_DEFAULT_REGION", PLACEHOLDER_REGION) or PLACEHOLDER_REGION
+    )
+    domain_name = str(get("domainName", "SHOP_DOMAIN_NAME"))
+    card_payments = _flag(get("cardPayments", "SHOP_CARD_PAYMENTS", "false"))
+    publishable_key = str(
+        get("stripePublishableKey", "SHOP_STRIPE_PUBLISHABLE_KEY")
+    ).strip()
+    # Context ends up in the templates in plain text: only the public key
+    # may be given here, never the secret one.
+    if publishable_key and not publishable_key.startswith("pk_"):
+        raise ValueError("context stripePublishableKey must be a pk_... key")
+    if card_payments and not publishable_key:
+        raise ValueError("context cardPayments needs stripePublishableKey (pk_...)")
     return Config(
         account=str(
             get("account", "CDK_DEFAULT_ACCOUNT", PLACEHOLDER_ACCOUNT)
             or PLACEHOLDER_ACCOUNT
         ),
-        region=str(
-            get("region", "CDK_DEFAULT_REGION", PLACEHOLDER_REGION)
-            or PLACEHOLDER_REGION
-        ),
-        domain_name=str(get("domainName", "SHOP_DOMAIN_NAME")),
+        region=region,
+        domain_name=domain_name,
         certificate_arn=str(get("certificateArn", "SHOP_CERTIFICATE_ARN")),
         alb_certificate_arn=str(get("albCertificateArn", "SHOP_ALB_CERTIFICATE_ARN")),
         database=database,
@@ -137,6 +161,17 @@ def config_from(node: Node) -> Config:
         amplify_repository=str(get("amplifyRepository", "SHOP_AMPLIFY_REPOSITORY")),
         amplify_branch=str(get("amplifyBranch", "SHOP_AMPLIFY_BRANCH", "main")),
         waf_rate_limit=int(get("wafRateLimit", "SHOP_WAF_RATE_LIMIT", 2000)),
+        email_host=str(
+            get("emailHost", "SHOP_EMAIL_HOST") or f"email-smtp.{region}.amazonaws.com"
+        ),
+        email_port=int(get("emailPort", "SHOP_EMAIL_PORT", 587)),
+        email_from=str(
+            get("emailFrom", "SHOP_EMAIL_FROM")
+            or (f"shop@{domain_name}" if domain_name else "")
+        ),
+        currency=str(get("currency", "SHOP_CURRENCY", "GBP")).upper(),
+        card_payments=card_payments,
+        stripe_publishable_key=publishable_key,
     )
 
 

@@ -4,6 +4,8 @@ DATABASE_URL secret), Redis (ElastiCache Serverless, or off), the buckets and
 the app's secrets.
 """
 
+import json
+
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
@@ -106,6 +108,63 @@ class DataStack(Stack):
                 "rotation Lambda would have to restart every task and "
                 "CloudFront together, which the deploy already does.",
             )
+        # Filled by the operator (docs/deploy.md, "Email" and "Card
+        # payments"). Each starts as JSON with every key the tasks read, so
+        # tasks start before it is filled (a missing key would stop them);
+        # until then each email fails and is retried. Never change these
+        # definitions: a new template regenerates the value.
+        self.email_secret = self._operator_secret(
+            "EmailSmtp",
+            description=(
+                "SES SMTP credentials, JSON {username, password} "
+                "(EMAIL_HOST_USER, EMAIL_HOST_PASSWORD); set with "
+                "aws secretsmanager put-secret-value (docs/deploy.md)"
+            ),
+            keys=("username", "password"),
+            output="EmailSecretArn",
+            reason="SES SMTP credentials are derived from an IAM user's key "
+            "and created in the SES console; they are rotated there and "
+            "pasted in by hand (docs/deploy.md).",
+        )
+        # Kept even while cardPayments is off, so it can be filled first.
+        self.stripe_secret = self._operator_secret(
+            "Stripe",
+            description=(
+                "Stripe keys, JSON {secret_key, webhook_secret} "
+                "(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET); set with "
+                "aws secretsmanager put-secret-value (docs/deploy.md)"
+            ),
+            keys=("secret_key", "webhook_secret"),
+            output="StripeSecretArn",
+            reason="Stripe issues the API key and the webhook signing secret; "
+            "they are rolled in Stripe's dashboard and pasted in by hand, "
+            "so no Lambda can rotate them here.",
+        )
+
+    def _operator_secret(
+        self,
+        id: str,
+        *,
+        description: str,
+        keys: tuple[str, str],
+        output: str,
+        reason: str,
+    ) -> secretsmanager.Secret:
+        """A JSON secret with `keys`, placeholders until the operator sets it."""
+        first, generated = keys
+        secret = secretsmanager.Secret(
+            self,
+            id,
+            description=description,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({first: "unset"}),
+                generate_string_key=generated,
+                exclude_punctuation=True,
+            ),
+        )
+        CfnOutput(self, output, value=secret.secret_arn)
+        acknowledge(secret, "AwsSolutions-SMG4", reason)
+        return secret
 
     # -- buckets -------------------------------------------------------------
 

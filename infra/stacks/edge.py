@@ -37,6 +37,10 @@ FRONTEND_PATH = "/app/*"
 # Listed before /accounts/*, which it narrows (CloudFront takes the first
 # behaviour that matches).
 BEARER_PATH = "/accounts/api/*"
+# Stripe's webhooks (shop/urls.py: /payments/stripe/webhook/): POSTs that
+# must reach the app uncached with their body and Stripe-Signature header
+# as sent, which the default (pages) behaviour's request policy would drop.
+PAYMENTS_PATH = "/payments/*"
 # Per-visitor state: a visitor who has either gets pages of their own.
 SESSION_COOKIES = ["sessionid", "csrftoken"]
 
@@ -291,6 +295,7 @@ class EdgeStack(Stack):
             "/static/*": behavior(static_origin, self.assets_policy, methods=get_head),
             "/media/*": behavior(media_origin, self.assets_policy, methods=get_head),
             **dict.fromkeys(NEVER_CACHED_PATHS, never),
+            PAYMENTS_PATH: never,
             **dict.fromkeys(CACHED_PATHS, pages),
             FRONTEND_PATH: behavior(
                 frontend_origin,

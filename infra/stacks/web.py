@@ -31,6 +31,10 @@ LIVENESS_PATH = "/healthz/live"
 READINESS_PATH = "/healthz"
 CONTAINER_PORT = APP_PORT
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+# SHOP_PAYMENT_PROVIDERS' dotted paths (shop/payments.py,
+# shop/stripe_gateway.py).
+CASH_PROVIDER = "shop.payments.CashOnDelivery"
+STRIPE_PROVIDER = "shop.stripe_gateway.StripeProvider"
 # The same probe as the Dockerfile's HEALTHCHECK (Fargate ignores that one).
 LIVENESS_PROBE = (
     'python -c "import urllib.request; urllib.request.urlopen('
@@ -313,7 +317,24 @@ class WebStack(Stack):
             "GUNICORN_WORKERS": str(config.gunicorn_workers),
             "GUNICORN_THREADS": str(config.gunicorn_threads),
             "PORT": str(CONTAINER_PORT),
+            # Amazon SES over SMTP with STARTTLS; the user and password are
+            # secrets (_secrets).
+            "EMAIL_HOST": config.email_host,
+            "EMAIL_PORT": str(config.email_port),
+            "EMAIL_USE_TLS": "true",
+            "SHOP_CURRENCY": config.currency,
+            # Named even when off: settings would add Stripe by itself
+            # whenever a STRIPE_SECRET_KEY is present.
+            "SHOP_PAYMENT_PROVIDERS": ",".join(
+                [CASH_PROVIDER, STRIPE_PROVIDER]
+                if config.card_payments
+                else [CASH_PROVIDER]
+            ),
         }
+        if config.email_from:
+            env["DEFAULT_FROM_EMAIL"] = config.email_from
+        if config.card_payments:
+            env["STRIPE_PUBLISHABLE_KEY"] = config.stripe_publishable_key
         if config.domain_name:
             env["SITE_URL"] = config.site_url
             env["AWS_S3_CUSTOM_DOMAIN"] = f"{config.domain_name}"
@@ -342,6 +363,19 @@ class WebStack(Stack):
         else:
             secrets["DATABASE_URL"] = ecs.Secret.from_secrets_manager(
                 data.database_url_secret
+            )
+        secrets["EMAIL_HOST_USER"] = ecs.Secret.from_secrets_manager(
+            data.email_secret, "username"
+        )
+        secrets["EMAIL_HOST_PASSWORD"] = ecs.Secret.from_secrets_manager(
+            data.email_secret, "password"
+        )
+        if self.config.card_payments:
+            secrets["STRIPE_SECRET_KEY"] = ecs.Secret.from_secrets_manager(
+                data.stripe_secret, "secret_key"
+            )
+            secrets["STRIPE_WEBHOOK_SECRET"] = ecs.Secret.from_secrets_manager(
+                data.stripe_secret, "webhook_secret"
             )
         return secrets
 

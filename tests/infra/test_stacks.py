@@ -6,8 +6,14 @@ import re
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.stacks.edge import CACHED_PATHS, NEVER_CACHED_PATHS
-from infra.stacks.web import LIVENESS_PATH, ORIGIN_HEADER, READINESS_PATH
+from infra.stacks.edge import CACHED_PATHS, NEVER_CACHED_PATHS, PAYMENTS_PATH
+from infra.stacks.web import (
+    CASH_PROVIDER,
+    LIVENESS_PATH,
+    ORIGIN_HEADER,
+    READINESS_PATH,
+    STRIPE_PROVIDER,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -217,6 +223,107 @@ def test_secrets_come_from_secrets_manager_and_never_the_environment(synth):
         assert not any(re.search("SECRET_KEY|PASSWORD", n) for n in names), family
 
 
+def environment(container: dict) -> dict:
+    return {e["Name"]: e["Value"] for e in container["Environment"]}
+
+
+def secret_sources(container: dict) -> dict:
+    return {s["Name"]: json.dumps(s["ValueFrom"]) for s in container["Secrets"]}
+
+
+def secret_logical_id(template, prefix: str) -> str:
+    (logical_id,) = [
+        k
+        for k in resources(template, "AWS::SecretsManager::Secret")
+        if k.startswith(prefix)
+    ]
+    return logical_id
+
+
+def test_every_app_task_sends_mail_through_ses_with_secret_credentials(
+    synth, synth_supabase
+):
+    email = secret_logical_id(synth.template("ShopData"), "EmailSmtp")
+    for built, sender in ((synth, "shop@shop.example.com"), (synth_supabase, None)):
+        containers = web_containers(built)
+        assert {"shop-web", "shop-worker", "shop-jobs", "shop-migrate"} <= set(
+            containers
+        )
+        for family, container in containers.items():
+            env = environment(container)
+            region = built.shop.config.region
+            assert env["EMAIL_HOST"] == f"email-smtp.{region}.amazonaws.com", family
+            assert env["EMAIL_PORT"] == "587" and env["EMAIL_USE_TLS"] == "true"
+            assert env["DEFAULT_FROM_EMAIL"] == (sender or "orders@example.org")
+            sources = secret_sources(container)
+            assert email in sources["EMAIL_HOST_USER"], family
+            assert ":username::" in sources["EMAIL_HOST_USER"], family
+            assert email in sources["EMAIL_HOST_PASSWORD"], family
+            assert ":password::" in sources["EMAIL_HOST_PASSWORD"], family
+            assert "EMAIL_HOST_USER" not in env and "EMAIL_HOST_PASSWORD" not in env
+
+
+def test_operator_secrets_start_as_json_with_every_key_the_tasks_read(synth):
+    data = synth.template("ShopData")
+    secrets = resources(data, "AWS::SecretsManager::Secret")
+    for prefix, keys in (
+        ("EmailSmtp", {"username", "password"}),
+        ("Stripe", {"secret_key", "webhook_secret"}),
+    ):
+        generate = props(secrets[secret_logical_id(data, prefix)])[
+            "GenerateSecretString"
+        ]
+        template = json.loads(generate["SecretStringTemplate"])
+        assert set(template) | {generate["GenerateStringKey"]} == keys, prefix
+    outputs = data.to_json()["Outputs"]
+    assert {"EmailSecretArn", "StripeSecretArn"} <= set(outputs)
+
+
+def test_card_payments_are_off_by_default(synth):
+    for family, container in web_containers(synth).items():
+        env = environment(container)
+        assert env["SHOP_PAYMENT_PROVIDERS"] == CASH_PROVIDER, family
+        assert env["SHOP_CURRENCY"] == "GBP"
+        assert "STRIPE_PUBLISHABLE_KEY" not in env
+        assert not any(n.startswith("STRIPE_") for n in secret_sources(container))
+
+
+def test_card_payments_bring_stripe_keys_as_secrets_and_the_provider(synth_supabase):
+    stripe = secret_logical_id(synth_supabase.template("ShopData"), "Stripe")
+    for family, container in web_containers(synth_supabase).items():
+        env = environment(container)
+        assert env["SHOP_PAYMENT_PROVIDERS"].split(",") == [
+            CASH_PROVIDER,
+            STRIPE_PROVIDER,
+        ], family
+        assert env["STRIPE_PUBLISHABLE_KEY"] == "pk_test_placeholder"
+        sources = secret_sources(container)
+        assert stripe in sources["STRIPE_SECRET_KEY"], family
+        assert ":secret_key::" in sources["STRIPE_SECRET_KEY"], family
+        assert stripe in sources["STRIPE_WEBHOOK_SECRET"], family
+        assert ":webhook_secret::" in sources["STRIPE_WEBHOOK_SECRET"], family
+        assert not set(env) & set(sources), family
+        assert not any(re.search("SECRET|PASSWORD", n) for n in env), family
+
+
+def test_card_payments_need_a_publishable_key_and_never_a_secret_one():
+    from aws_cdk import App
+
+    from infra.config import config_from
+
+    def config(**context):
+        return config_from(App(context=context).node)
+
+    with pytest.raises(ValueError, match="needs stripePublishableKey"):
+        config(cardPayments="true")
+    with pytest.raises(ValueError, match="must be a pk_"):
+        config(cardPayments="true", stripePublishableKey="sk_live_oops")
+    assert config().card_payments is False
+    assert config(region="us-east-1").email_host == (
+        "email-smtp.us-east-1.amazonaws.com"
+    )
+
+
 def test_tasks_get_no_public_ip(synth):
     web = synth.template("ShopWeb")
     services = resources(web, "AWS::ECS::Service")
@@ -405,6 +512,20 @@ def test_private_paths_are_never_cached_and_forward_cookies(synth):
         assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_AND_CLOUDFRONT
         assert "POST" in behaviour["AllowedMethods"]
     assert {"/admin/*", "/analytics/*", "/dashboard/*"} <= set(NEVER_CACHED_PATHS)
+
+
+def test_stripe_webhook_reaches_the_app_uncached_with_its_signature(synth):
+    from django.urls import reverse
+
+    webhook = reverse("shop:stripe_webhook")
+    assert webhook.startswith(PAYMENTS_PATH.rstrip("*"))
+    behaviour = behaviours(synth)[PAYMENTS_PATH]
+    assert behaviour["CachePolicyId"] == CACHING_DISABLED
+    # Every viewer header (Stripe-Signature among them) and the body as sent.
+    assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_AND_CLOUDFRONT
+    assert "POST" in behaviour["AllowedMethods"]
+    app = behaviours(synth)["/cart/*"]["TargetOriginId"]
+    assert behaviour["TargetOriginId"] == app
 
 
 def test_viewer_country_reaches_the_app_on_every_app_behaviour(synth):
