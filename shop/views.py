@@ -27,6 +27,7 @@ from .forms import (
 from .models import CartLine, Category, Order, Product, ProductVariant
 from .pagecache import catalogue_page, page_query
 from .payments import PaymentError, payment_providers
+from .sessions import session_cart, session_key_ensure
 from .stripe_gateway import WebhookRejected, stripe_event_verify
 
 # The query parameters a listing page reads (ListingForm's and the page
@@ -42,27 +43,10 @@ def _page_number(request) -> int:
         return 1
 
 
-def _session_key(request, *, create: bool = False) -> str | None:
-    if create and not request.session.session_key:
-        request.session.save()
-    return request.session.session_key
-
-
 def _cart(request, *, create: bool = False):
-    anonymous = not request.user.is_authenticated
-    cart = services.cart_get(
-        user=request.user,
-        session_key=_session_key(request, create=create and anonymous),
-        create=create,
-    )
-    if (
-        create
-        and anonymous
-        and request.session.get(services.CART_SESSION_KEY) != cart.pk
-    ):
-        # Remembered for sign-in, which gives the session a new key.
-        request.session[services.CART_SESSION_KEY] = cart.pk
-    return cart
+    if request.user.is_authenticated:
+        return services.cart_get(user=request.user, create=create)
+    return session_cart(request.session, create=create)
 
 
 @require_GET
@@ -347,7 +331,7 @@ def checkout(request):
                     details=services.CheckoutDetails(**data),
                     checkout_token=form.cleaned_data["checkout_token"],
                     user=request.user,
-                    session_key=_session_key(request, create=True),
+                    session_key=session_key_ensure(request.session),
                 )
             except services.CheckoutError as exc:
                 placed = _placed_order(request)  # by a parallel post, as above

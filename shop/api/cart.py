@@ -9,13 +9,13 @@ the site does.
 """
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from ninja import Path, Router, Status
 
 from config.problems import WRITE, Problem, form_problem
 from shop import selectors, services
 from shop.forms import AddToCartForm, CartLineForm
 from shop.models import Cart, CartLine, ProductVariant
+from shop.sessions import session_cart
 
 from .auth import ANYONE
 from .schemas import CartLineIn, CartLineOut, CartOut, CartQuantityIn
@@ -42,16 +42,7 @@ def viewer_cart(request, *, create: bool = False) -> Cart | None:
         return cart
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         # A same-site browser: the session's cart, exactly as on the site.
-        session = request.session
-        if create and not session.session_key:
-            session.save()
-        cart = services.cart_get(
-            user=AnonymousUser(), session_key=session.session_key, create=create
-        )
-        if cart is not None and session.get(services.CART_SESSION_KEY) != cart.pk:
-            # Remembered for sign-in, which gives the session a new key.
-            session[services.CART_SESSION_KEY] = cart.pk
-        return cart
+        return session_cart(request.session, create=create)
     return services.cart_token_create() if create else None
 
 
