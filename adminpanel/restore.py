@@ -574,23 +574,7 @@ def restore_run(
             f"there is no archive_info.json under s3://{bucket}/{prefix}"
         )
     result = RestoreResult(since=since, until=until)
-    chosen: list[tuple[ArchiveTable, dict]] = []
-    for table in TABLES:
-        if table.name not in names:
-            continue
-        entry = info["tables"].get(table.name)
-        if entry is None:
-            result.tables.append(
-                TableRestore(table.name, status="missing", error="not in the archive")
-            )
-            continue
-        if entry.get("schema", {}).get("hash") != table_schema(table)["hash"]:
-            raise RestoreError(
-                f"{table.name}: the archived schema "
-                f"({entry.get('schema', {}).get('hash')}) differs from the model's "
-                f"({table_schema(table)['hash']}); nothing was restored"
-            )
-        chosen.append((table, entry))
+    chosen = _tables_chosen(info=info, names=names, result=result)
     if not add:
         busy = _tables_not_empty([t for t, _ in chosen])
         if busy:
@@ -603,44 +587,12 @@ def restore_run(
     spools: dict[str, list[tuple[str, object, bool]]] = {}
     try:
         for table, entry in chosen:
-            files = _files_in_window(entry, since, until)
-            spools[table.name] = []
-            for f in files:
-                spool = _download(
-                    client, bucket=bucket, key=f["key"], expected_md5=f["md5"]
-                )
-                # Archives older than the per-file flag kept it per table.
-                excel = bool(f.get("excel", entry.get("excel")))
-                spools[table.name].append((f["key"], spool, excel))
-        restored: dict[type[models.Model], int] = {}
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    # Archived datetimes are naive UTC.
-                    cursor.execute("SET LOCAL TIME ZONE 'UTC'")
-            for table, entry in chosen:
-                tresult = _table_load(
-                    table=table,
-                    spools=spools[table.name],
-                    add=add,
-                )
-                tresult.files_outside_window = len(entry.get("files", {})) - len(
-                    spools[table.name]
-                )
-                result.tables.append(tresult)
-                if progress:
-                    progress(
-                        f"{table.name}: {tresult.rows_read} rows read, "
-                        f"{tresult.rows_added} added"
-                        + (
-                            f", {tresult.rows_present} already present"
-                            if tresult.rows_present
-                            else ""
-                        )
-                    )
-                if tresult.rows_added:
-                    restored[table.model] = int(entry.get("max_pk") or 0)
-            _sequences_reset(restored=restored)
+            spools[table.name] = _table_files_fetch(
+                client, bucket=bucket, entry=entry, since=since, until=until
+            )
+        restored = _tables_write(
+            chosen=chosen, spools=spools, add=add, result=result, progress=progress
+        )
     except RestoreError:
         raise
     except Exception as exc:
@@ -658,3 +610,77 @@ def restore_run(
         product_index_refresh()
     tables_analyze(models=list(restored))
     return result
+
+
+def _tables_chosen(
+    *, info: dict, names: list[str], result: RestoreResult
+) -> list[tuple[ArchiveTable, dict]]:
+    """The archive's entries for `names`; missing ones are noted in `result`."""
+    chosen = []
+    for table in TABLES:
+        if table.name not in names:
+            continue
+        entry = info["tables"].get(table.name)
+        if entry is None:
+            result.tables.append(
+                TableRestore(table.name, status="missing", error="not in the archive")
+            )
+            continue
+        if entry.get("schema", {}).get("hash") != table_schema(table)["hash"]:
+            raise RestoreError(
+                f"{table.name}: the archived schema "
+                f"({entry.get('schema', {}).get('hash')}) differs from the model's "
+                f"({table_schema(table)['hash']}); nothing was restored"
+            )
+        chosen.append((table, entry))
+    return chosen
+
+
+def _table_files_fetch(
+    client, *, bucket: str, entry: dict, since: dt.date, until: dt.date
+) -> list[tuple[str, object, bool]]:
+    """Download a table's files in the window, each checked against its MD5."""
+    spools = []
+    for f in _files_in_window(entry, since, until):
+        spool = _download(client, bucket=bucket, key=f["key"], expected_md5=f["md5"])
+        # Archives older than the per-file flag kept it per table.
+        excel = bool(f.get("excel", entry.get("excel")))
+        spools.append((f["key"], spool, excel))
+    return spools
+
+
+def _tables_write(
+    *,
+    chosen: list[tuple[ArchiveTable, dict]],
+    spools: dict[str, list[tuple[str, object, bool]]],
+    add: bool,
+    result: RestoreResult,
+    progress: Callable[[str], None] | None,
+) -> dict[type[models.Model], int]:
+    """Load every chosen table in one transaction; the models restored, by top id."""
+    restored: dict[type[models.Model], int] = {}
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Archived datetimes are naive UTC.
+                cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+        for table, entry in chosen:
+            tresult = _table_load(table=table, spools=spools[table.name], add=add)
+            tresult.files_outside_window = len(entry.get("files", {})) - len(
+                spools[table.name]
+            )
+            result.tables.append(tresult)
+            if progress:
+                present = (
+                    f", {tresult.rows_present} already present"
+                    if tresult.rows_present
+                    else ""
+                )
+                progress(
+                    f"{table.name}: {tresult.rows_read} rows read, "
+                    f"{tresult.rows_added} added{present}"
+                )
+            if tresult.rows_added:
+                restored[table.model] = int(entry.get("max_pk") or 0)
+        _sequences_reset(restored=restored)
+    return restored
