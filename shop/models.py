@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from accounts.models import AbstractAddress
 
+from .money import money_format
+
 
 class Category(models.Model):
     """A node in the catalogue tree."""
@@ -527,7 +529,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self):
-        return f"Refund of {self.amount} {self.currency} on {self.order_id}"
+        return f"Refund of {money_format(self.amount, self.currency)} on order {self.order_id}"
 
 
 class RefundLine(models.Model):
