@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import redis
+from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.db import connection
 
@@ -50,6 +51,18 @@ def _tasks_run_at_once(settings):
     settings.TASKS = {
         "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _analytics_spill_dir_for_the_run(tmp_path_factory):
+    """
+    Recorders shut down at exit, after every fixture has been undone: what
+    they spill then goes to this run's folder, not to the project's .local/,
+    where the next `make run` would replay test events into its database.
+    """
+    django_settings.ANALYTICS_SPILL_DIR = str(
+        tmp_path_factory.mktemp("analytics-spill-at-exit")
+    )
 
 
 @pytest.fixture(autouse=True)
