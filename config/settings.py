@@ -151,11 +151,17 @@ else:
 
 # Versioned catalogue entries and page fragments, per process (see
 # shop/cache.py): their keys carry the catalogue version held in "default".
+# CATALOGUE_CACHE=false keeps none of them, nor rendered pages: every
+# catalogue page is rendered afresh, as after a catalogue change (for
+# measuring that cost, bench/uncached.py, or for debugging).
+CATALOGUE_CACHE = env.bool("CATALOGUE_CACHE", default=True)
 CACHES["catalogue"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "catalogue",
     "OPTIONS": {"MAX_ENTRIES": env.int("CATALOGUE_CACHE_ENTRIES", default=5000)},
 }
+if not CATALOGUE_CACHE:
+    CACHES["catalogue"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 
 # Database sessions, keys checked before they reach the database.
 SESSION_ENGINE = "config.sessions"
@@ -249,8 +255,15 @@ SHOP_CARRIERS = {
 SHOP_PAGE_SIZE = 24
 SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)
 SHOP_CACHE_SECONDS = env.int("SHOP_CACHE_SECONDS", default=300)
-# Size of each process's store of rendered catalogue pages (shop/pagecache.py).
-SHOP_PAGE_CACHE_BYTES = env.int("SHOP_PAGE_CACHE_BYTES", default=32 * 1024 * 1024)
+# Past its time, a catalogue entry or page is served for up to this many
+# seconds more to the requests that arrive while one request renders it
+# again (shop/cache.py), so they do not all render it at once.
+SHOP_CACHE_STALE_SECONDS = env.int("SHOP_CACHE_STALE_SECONDS", default=60)
+# Size of each process's store of rendered catalogue pages (shop/pagecache.py);
+# 0 keeps none.
+SHOP_PAGE_CACHE_BYTES = env.int(
+    "SHOP_PAGE_CACHE_BYTES", default=32 * 1024 * 1024 if CATALOGUE_CACHE else 0
+)
 # How often (seconds) a process re-reads the catalogue version from Redis:
 # another process's catalogue change shows within this time.
 CATALOGUE_VERSION_TTL = env.float("CATALOGUE_VERSION_TTL", default=1.0)

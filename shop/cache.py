@@ -9,11 +9,20 @@ The version lives in the shared cache (Redis), read once per request. The
 entries themselves live in the per-process "catalogue" cache: since a key
 names its version, a process can never serve a stale entry, and a warm page
 costs one round trip to Redis instead of one per fragment.
+
+Entries (and whole pages, shop/pagecache.py) also expire, after about
+SHOP_CACHE_SECONDS (less a random fifth, so entries computed together do
+not expire together), for what changes without a version bump (stock,
+units sold). An expired entry is computed again by one request at a time:
+requests arriving meanwhile are served the expired entry (`cached_once`).
 """
 
+import random
+import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -134,18 +143,127 @@ def stock_bump(product_ids) -> None:
         counter_bump(f"catalogue:stock:{product_id}")
 
 
+@dataclass(frozen=True)
+class Cached:
+    """A cached value and until when (time.time()) it is fresh."""
+
+    value: Any
+    fresh_until: float
+
+    @property
+    def fresh(self) -> bool:
+        return time.time() < self.fresh_until
+
+
+def cache_lifetime() -> float:
+    """
+    How long an entry computed now stays fresh: SHOP_CACHE_SECONDS less up
+    to a fifth, at random, so that entries computed together (at start-up,
+    after a catalogue change, in every process) do not expire together.
+    """
+    return settings.SHOP_CACHE_SECONDS * random.uniform(0.8, 1.0)
+
+
+# The keys this process is computing now, each with an event set when done.
+_computing: dict[str, threading.Event] = {}
+_computing_lock = threading.Lock()
+# How long a request waits for another thread's computation of the entry it
+# missed before computing it itself.
+MISS_WAIT_SECONDS = 30.0
+
+
+def cached_once(
+    key: str,
+    read: Callable[[], Cached | None],
+    compute: Callable[[], Any],
+    *,
+    keeps: bool = True,
+) -> Any:
+    """
+    The value of `key`: fresh from `read()`, or computed by `compute()`
+    (which stores it) in one request at a time.
+
+    - A miss in several threads of a process at once: one computes, the
+      others wait for its entry.
+    - An expired entry (still kept SHOP_CACHE_STALE_SECONDS): the first
+      request to see it computes it again; requests arriving meanwhile, in
+      this process or in another one refreshing its own copy (a short claim
+      in Redis), are served the expired entry. Without Redis, processes
+      just do not see each other's claims.
+
+    `keeps`: whether the store keeps entries at all; if not, every request
+    computes its own.
+    """
+    entry = read()
+    if entry is not None and entry.fresh:
+        return entry.value
+    if not keeps:
+        return compute()
+    with _computing_lock:
+        done = _computing.get(key)
+        if done is None:
+            _computing[key] = threading.Event()
+    if done is not None:
+        if entry is not None:
+            return entry.value
+        done.wait(MISS_WAIT_SECONDS)
+        entry = read()
+        return entry.value if entry is not None else compute()
+    claim = f"catalogue:refreshing:{key}"
+    claimed = False
+    try:
+        if entry is not None:
+            claimed = _claim(claim)
+            if not claimed:
+                return entry.value
+        return compute()
+    finally:
+        if claimed:
+            with suppress(Exception):
+                cache.delete(claim)
+        with _computing_lock:
+            _computing.pop(key).set()
+
+
+def _claim(claim: str) -> bool:
+    """
+    Whether this process may refresh an entry now: no other process holds
+    the claim in Redis. With Redis away, every process may.
+    """
+    try:
+        # The claim outlives a crashed holder by this much at most.
+        return bool(cache.add(claim, 1, timeout=settings.SHOP_CACHE_STALE_SECONDS))
+    except Exception:
+        return True
+
+
 def catalogue_cached(
     key: str, compute: Callable[[], Any], *, version: int | None = None
 ):
-    """Return the cached value for `key`, computing and storing it on a miss."""
+    """
+    Return the cached value for `key`, computing and storing it on a miss
+    or once it expired (see `cached_once`).
+    """
     if version is None:
         version = catalogue_version()
     if version == 0:
         return compute()
     store = caches["catalogue"]
     full_key = f"catalogue:{version}:{key}"
-    value = store.get(full_key)
-    if value is None:
+
+    def compute_and_store():
         value = compute()
-        store.set(full_key, value, timeout=settings.SHOP_CACHE_SECONDS)
-    return value
+        lifetime = cache_lifetime()
+        store.set(
+            full_key,
+            Cached(value, time.time() + lifetime),
+            timeout=lifetime + settings.SHOP_CACHE_STALE_SECONDS,
+        )
+        return value
+
+    return cached_once(
+        full_key,
+        lambda: store.get(full_key),
+        compute_and_store,
+        keeps=settings.CATALOGUE_CACHE,
+    )

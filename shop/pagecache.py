@@ -34,6 +34,8 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from .cache import Cached, cache_lifetime, cached_once
+
 CSRF_PLACEHOLDER = "csrf-token-placeholder-1f9c3a7e5b2d4c68"
 HEADER_ACCOUNT_MARKER = mark_safe("<!-- header-account-3b8e0c2a91d4 -->")
 # Where the session-backed message storage keeps messages that overflowed
@@ -42,10 +44,15 @@ SESSION_MESSAGES_KEY = "_messages"
 
 
 class PageStore:
-    """Rendered pages, bounded by size (characters, about bytes: HTML)."""
+    """
+    Rendered pages, bounded by size (characters, about bytes: HTML). A page
+    is fresh for its `timeout`, then kept `stale` seconds more as an
+    expired entry (see shop.cache.cached_once).
+    """
 
     def __init__(self):
-        self._pages: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        # key: (time.time() past which it is dropped, the page)
+        self._pages: OrderedDict[str, tuple[float, Cached]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
@@ -53,32 +60,43 @@ class PageStore:
     def size(self) -> int:
         return self._size
 
-    def get(self, key: str) -> str | None:
+    @property
+    def keeps(self) -> bool:
+        return settings.SHOP_PAGE_CACHE_BYTES > 0
+
+    def entry(self, key: str) -> Cached | None:
+        """The page of `key`, fresh or expired, until it is dropped."""
         with self._lock:
             item = self._pages.get(key)
             if item is None:
                 return None
-            if item[0] < time.monotonic():
+            if item[0] < time.time():
                 self._drop(key)
                 return None
             self._pages.move_to_end(key)
             return item[1]
 
-    def set(self, key: str, body: str, *, timeout: float) -> None:
+    def get(self, key: str) -> str | None:
+        """The page of `key` while it is fresh."""
+        entry = self.entry(key)
+        return entry.value if entry is not None and entry.fresh else None
+
+    def set(self, key: str, body: str, *, timeout: float, stale: float = 0) -> None:
         limit = settings.SHOP_PAGE_CACHE_BYTES
         if len(body) > limit // 8:  # one page never crowds out the rest
             return
+        now = time.time()
         with self._lock:
             if key in self._pages:
                 self._drop(key)
-            self._pages[key] = (time.monotonic() + timeout, body)
+            self._pages[key] = (now + timeout + stale, Cached(body, now + timeout))
             self._size += len(body)
             while self._size > limit:
                 self._drop(next(iter(self._pages)))
 
     def _drop(self, key: str) -> None:
-        _, body = self._pages.pop(key)
-        self._size -= len(body)
+        _, entry = self._pages.pop(key)
+        self._size -= len(entry.value)
 
     def clear(self) -> None:
         with self._lock:
@@ -145,8 +163,8 @@ def catalogue_page(
     )
     digest = hashlib.blake2b(variant.encode(), digest_size=12).hexdigest()
     full_key = f"page:{version}:{key}:{digest}"
-    body = pages.get(full_key)
-    if body is None:
+
+    def render_and_store() -> str | HttpResponse:
         response = render(
             _canonical(request, query),
             template,
@@ -159,7 +177,20 @@ def catalogue_page(
         if response.status_code != 200:
             return response
         body = response.content.decode(response.charset)
-        pages.set(full_key, body, timeout=settings.SHOP_CACHE_SECONDS)
+        pages.set(
+            full_key,
+            body,
+            timeout=cache_lifetime(),
+            stale=settings.SHOP_CACHE_STALE_SECONDS,
+        )
+        return body
+
+    # One request renders a missed or expired page at a time (per process).
+    body = cached_once(
+        full_key, lambda: pages.entry(full_key), render_and_store, keeps=pages.keeps
+    )
+    if isinstance(body, HttpResponse):
+        return body
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, get_token(request))
     return HttpResponse(
