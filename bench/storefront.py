@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import uncached  # noqa: E402
 from bench.common import bench_env, gunicorn, manage, recreate_database, wrk  # noqa: E402
 
 CSRF = "benchbenchbenchbenchbenchbench12"  # 32 characters: an unmasked secret
@@ -156,13 +157,19 @@ def _measure(browser, base: str, path: str, viewport: tuple) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--products", type=int, nargs="+", default=[10_000],
+                        help="Catalogue size; with --uncached, one or more sizes.")
+    parser.add_argument("--uncached", action="store_true",
+                        help="Listings rendered afresh at each size (bench/uncached.py).")
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--database", default=os.environ.get("DATABASE", "shop_bench"))
     parser.add_argument("--reuse", action="store_true", help="Keep an already seeded database.")
     args = parser.parse_args()
+    if args.uncached:
+        return uncached.run(args)
+    args.products = args.products[0]
 
     env = bench_env(args.database)
     if not args.reuse:

@@ -167,18 +167,23 @@ def product(request, slug):
 def search(request):
     query = request.GET.get("q", "")[:200].replace("\x00", "").strip()
     version = catalogue_version()
-    form = filters = page = None
+    form = filters = page = results = None
 
     def listing():
-        nonlocal form, filters, page
-        form = ListingForm(request.GET)
-        filters = form.filters()
-        page = _page_number(request)
-        return catalogue_cached(
-            f"search:{query.lower()}:{filters.cache_key()}:{page}",
-            lambda: selectors.product_search(query=query, filters=filters, page=page),
-            version=version,
-        )
+        # Once per request: the count and the page both read it.
+        nonlocal form, filters, page, results
+        if results is None:
+            form = ListingForm(request.GET)
+            filters = form.filters()
+            page = _page_number(request)
+            results = catalogue_cached(
+                f"search:{query.lower()}:{filters.cache_key()}:{page}",
+                lambda: selectors.product_search(
+                    query=query, filters=filters, page=page
+                ),
+                version=version,
+            )
+        return results
 
     if query:
         # The count alone is cached by what the page reads, so a cached page
