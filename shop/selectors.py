@@ -166,10 +166,11 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
     Full-text search with a typo-tolerant fallback.
 
     PostgreSQL: up to SEARCH_CANDIDATES products matching the words (the
-    GIN index over the weighted tsvector) or the exact SKU are read, then
-    ranked with ts_rank (name > SKU > description). Only when no product
-    matches the words themselves do names with a strict trigram word
-    similarity (the trigram GIN index) stand in, so "jaket" still finds
+    GIN index over the weighted tsvector) or the exact SKU are read and
+    ranked with ts_rank (name > SKU > description) in one query, which
+    returns their ids only; the page's cards are a second query. Only when
+    no product matches the words themselves do names with a strict trigram
+    word similarity (the trigram GIN index) stand in, so "jaket" still finds
     "Jacket" while "jacket" never brings in "Pocket Journal". A search that
     finds nothing carries a close spelling that does, if there is one.
     SQLite: plain containment on name, SKU and description, and no typo
@@ -179,15 +180,6 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
     if not query:
         return ListingPage(products=[], count=0, number=1, num_pages=1)
     base = _filtered(Product.objects.available(), filters)
-    queryset, matching = _searched(base, query, filters.sort)
-    listing = _paginate(queryset, page, matching=matching)
-    if not listing.count and connection.vendor == "postgresql":
-        listing.suggestion = _search_suggestion(base, query)
-    return listing
-
-
-def _searched(base: QuerySet, query: str, sort: str) -> tuple[QuerySet, int | None]:
-    """The matches of `query` in the order of `sort`, and how many (PostgreSQL)."""
     if connection.vendor != "postgresql":
         sku_match = ProductVariant.objects.filter(sku__icontains=query).values(
             "product_id"
@@ -197,38 +189,67 @@ def _searched(base: QuerySet, query: str, sort: str) -> tuple[QuerySet, int | No
             | Q(description__icontains=query)
             | Q(pk__in=sku_match)
         )
-        return matches.order_by(*SORTS[sort][1]), None
-    candidates, typos = _search_candidates(base, query)
+        return _paginate(matches.order_by(*SORTS[filters.sort][1]), page)
+    ranked = list(_ranked(base, query, _search_candidates(base, query), filters.sort))
+    if not ranked:
+        typos = _trigram_candidates(base, query, TYPO_SIMILARITY)
+        if typos:
+            ranked = list(
+                _ranked(base, query, typos, filters.sort).filter(
+                    similarity__gte=TYPO_SIMILARITY
+                )
+            )
+    listing = _ids_page(ranked, page)
+    if not listing.count:
+        listing.suggestion = _search_suggestion(base, query)
+    return listing
+
+
+def _ranked(base: QuerySet, query: str, candidates, sort: str) -> QuerySet:
+    """The ids of `candidates` (ids, or a query of them) in the order of `sort`."""
     search_query = SearchQuery(query, search_type="websearch", config="english")
     queryset = base.filter(pk__in=candidates).annotate(
         rank=SearchRank(F("search_vector"), search_query),
         similarity=TrigramStrictWordSimilarity(query, "name"),
     )
-    if typos:
-        queryset = queryset.filter(similarity__gte=TYPO_SIMILARITY)
     if sort == "featured":
-        return queryset.order_by("-rank", "-similarity", "name"), len(candidates)
-    return queryset.order_by(*SORTS[sort][1]), len(candidates)
+        queryset = queryset.order_by("-rank", "-similarity", "name")
+    else:
+        queryset = queryset.order_by(*SORTS[sort][1])
+    return queryset.values_list("pk", flat=True)
 
 
-def _search_candidates(base: QuerySet, query: str) -> tuple[list[int], bool]:
+def _ids_page(ids: list[int], page: int) -> ListingPage:
+    """Page `page` (clamped) of the products `ids`, in that order, as cards."""
+    size = settings.SHOP_PAGE_SIZE
+    count = min(len(ids), LISTING_COUNT_CAP)
+    num_pages = max(1, -(-count // size))
+    number = min(max(page, 1), num_pages)
+    page_ids = ids[(number - 1) * size : min(number * size, count)]
+    cards = {}
+    if page_ids:
+        cards = {p.pk: p for p in _card_fields(Product.objects.filter(pk__in=page_ids))}
+    return ListingPage(
+        products=[cards[pk] for pk in page_ids],
+        count=count,
+        number=number,
+        num_pages=num_pages,
+        capped=len(ids) > LISTING_COUNT_CAP,
+    )
+
+
+def _search_candidates(base: QuerySet, query: str) -> QuerySet:
     """
-    The ids of up to SEARCH_CANDIDATES + 1 products of `base` matching the
-    words of `query` or its exact SKU, in one query through the GIN and the
-    SKU indexes; failing those, of names that are a typo away. The flag:
-    whether they are typo matches.
+    A query of the ids of up to SEARCH_CANDIDATES + 1 products of `base`
+    matching the words of `query` (the GIN index) or its exact SKU (the
+    SKU index).
     """
     search_query = SearchQuery(query, search_type="websearch", config="english")
-    words = base.filter(search_vector=search_query).values_list("pk", flat=True)
-    sku = ProductVariant.objects.filter(
-        sku__iexact=query, product__in=base
-    ).values_list("product_id", flat=True)
-    found = list(
-        words.order_by()[: SEARCH_CANDIDATES + 1].union(sku.order_by()).order_by()
+    words = base.filter(search_vector=search_query).values("pk")
+    sku = ProductVariant.objects.filter(sku__iexact=query, product__in=base).values(
+        "product_id"
     )
-    if found:
-        return found, False
-    return _trigram_candidates(base, query, TYPO_SIMILARITY), True
+    return words.order_by()[: SEARCH_CANDIDATES + 1].union(sku.order_by())
 
 
 def _trigram_candidates(base: QuerySet, word: str, similarity: float) -> list[int]:
@@ -272,7 +293,7 @@ def _search_suggestion(base: QuerySet, query: str) -> str:
     if words == asked:
         return ""
     suggestion = " ".join(words)
-    return suggestion if _search_candidates(base, suggestion)[0] else ""
+    return suggestion if _search_candidates(base, suggestion).exists() else ""
 
 
 def category_top(*, limit: int = 8) -> list[Category]:
