@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "shop.header.HeaderStateMiddleware",
     "analytics.middleware.ClickstreamMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
@@ -166,6 +167,10 @@ if not CATALOGUE_CACHE:
 # Database sessions, keys checked before they reach the database.
 SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_HTTPONLY = True
+# Messages (a line after a redirect) ride in their own cookie, never in the
+# session: a cached catalogue page need not read the session to know that
+# none is waiting.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 

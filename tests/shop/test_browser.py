@@ -299,3 +299,105 @@ def test_guest_buys_a_jacket_from_home_to_confirmation(
     # The first load of the home page, images included, stays small even
     # uncompressed (the test server sends static files as they are).
     assert home_bytes < 150_000
+
+
+# Installed before any page script: for each frame the browser renders
+# (requestAnimationFrame runs right before painting), what the header's
+# cart count and account link show, and the layout shift seen.
+FRAMES_RECORDER = """
+window.__frames = []; window.__cls = 0;
+new PerformanceObserver(list => { for (const e of list.getEntries())
+  if (!e.hadRecentInput) window.__cls += e.value; }).observe({type: "layout-shift", buffered: true});
+(function frame() {
+  const count = document.querySelector("[data-header-count-value]");
+  const signIn = document.querySelector("[data-header-guest]");
+  if (count) window.__frames.push([count.textContent, !!signIn && !signIn.hidden]);
+  if (window.__frames.length < 30) requestAnimationFrame(frame);
+})();
+"""
+
+
+def test_the_header_shows_the_shoppers_own_parts_on_shared_pages(
+    live_server, chromium_path, catalogue
+):
+    """
+    Catalogue pages are one cached body for everyone; after adding to the
+    cart, and once signed in, the next such page shows the shopper's cart
+    count and name from the first frame painted (no flash of the anonymous
+    header, no layout shift), and the same page, fetched without the
+    shopper's cookies, shows none of it.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    category = live_server.url + catalogue["category"].get_absolute_url()
+    product = live_server.url + catalogue["product"].get_absolute_url()
+    Client().get(catalogue["category"].get_absolute_url())  # cache the shared page
+    shopper = UserFactory(email="hana@example.com", name="Hana Ito", is_staff=True)
+    signed_in = Client()
+    signed_in.force_login(shopper)
+    problems = []
+
+    def frames(page):
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(150)
+        return page.evaluate("[window.__frames, window.__cls]")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport=LAPTOP)
+        context.add_init_script(FRAMES_RECORDER)
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+
+        page.goto(category)
+        painted, shift = frames(page)
+        assert painted and all(count == "0" for count, _ in painted)
+
+        page.goto(product)
+        page.locator('[data-option-picker] input[value="Navy"]').check()
+        page.locator('[data-option-picker] input[value="L"]').check()
+        page.get_by_label("Quantity").fill("2")
+        page.get_by_role("button", name="Add to cart").click()
+        expect(page).to_have_url(live_server.url + "/cart/")
+
+        page.goto(category)
+        expect(page.locator("[data-header-shared]")).to_have_count(1)
+        painted, shift = frames(page)
+        assert painted and all(count == "2" for count, _ in painted), painted
+        assert shift == 0
+        expect(page.locator(".cart-count")).to_have_attribute("data-count", "2")
+        expect(page.locator(".cart-link")).to_have_accessible_name(re.compile("2 items"))
+        # The page as it came from the server is the shared, anonymous one.
+        assert 'data-count="0"' in page.evaluate(
+            "fetch(location.href, {credentials: 'omit'}).then(r => r.text())"
+        )
+
+        # Signed in: the session cookie is all the browser has at first; the
+        # header cookie comes with the first page.
+        context.clear_cookies()
+        context.add_cookies([{
+            "name": settings.SESSION_COOKIE_NAME,
+            "value": signed_in.cookies[settings.SESSION_COOKIE_NAME].value,
+            "url": live_server.url,
+        }])
+        page.goto(category)
+        painted, shift = frames(page)
+        assert painted and all(not guest for _, guest in painted), painted
+        assert shift == 0
+        expect(page.locator(".account-label")).to_have_text("Hana")
+        expect(page.get_by_role("link", name="Dashboard")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        expect(page.get_by_role("link", name="Sign in")).to_be_hidden()
+
+        # Without JavaScript the same page is the anonymous one, and works.
+        plain = browser.new_context(viewport=LAPTOP, java_script_enabled=False)
+        bare = plain.new_page()
+        bare.goto(category)
+        expect(bare.get_by_role("link", name="Sign in")).to_be_visible()
+        bare.locator(".cart-link").click()
+        expect(bare).to_have_url(live_server.url + "/cart/")
+        browser.close()
+    assert problems == []
