@@ -6,11 +6,12 @@ groups, and honours the user's revocation mark.
 import logging
 import time
 
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from .cognito import CognitoError, CognitoUnavailable, TokenError
+from .selectors import user_revoked_mark
 from .services import AccountLinkError, account_refresh, user_from_tokens
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ SESSION_TOKENS = "cognito_tokens"
 # from Cognito (epoch seconds).
 SESSION_SIGNED_IN_AT = "cognito_signed_in_at"
 SESSION_SYNCED_AT = "cognito_synced_at"
+# Whether the user was staff at that sync: staff sessions re-sync sooner.
+SESSION_STAFF = "cognito_staff"
 # When the last refresh found Cognito unreachable (epoch seconds); further
 # attempts wait REFRESH_RETRY_SECONDS so an outage does not add a timeout to
 # every signed-in request.
@@ -35,6 +38,7 @@ def session_signed_in(request) -> None:
     now = time.time()
     request.session[SESSION_SIGNED_IN_AT] = now
     request.session[SESSION_SYNCED_AT] = now
+    request.session[SESSION_STAFF] = request.user.is_staff
 
 
 def session_check(request, *, force: bool = False) -> bool:
@@ -48,27 +52,37 @@ def session_check(request, *, force: bool = False) -> bool:
     were synced over STAFF_RECHECK_SECONDS ago, and at once with `force` (a
     staff-only write). False when the session was signed out, or when a
     forced check could not reach Cognito.
+
+    Until a refresh is due this reads the session and one cache entry (the
+    revocation mark): not the user, and nothing from the database.
     """
-    tokens = request.session.get(SESSION_TOKENS)
+    session = request.session
+    tokens = session.get(SESSION_TOKENS)
     if not tokens:
         return True
-    user = request.user
-    if not user.is_authenticated or not user.cognito_sub:
-        request.session.pop(SESSION_TOKENS, None)
+    user_id = session.get(SESSION_KEY)
+    if user_id is None:  # signed out, tokens left behind
+        session.pop(SESSION_TOKENS, None)
         return True
-    if user.tokens_revoked(issued_at=request.session.get(SESSION_SIGNED_IN_AT, 0)):
+    if session.get(SESSION_SIGNED_IN_AT, 0) < user_revoked_mark(user_id=user_id):
         logout(request)
         return False
     now = time.time()
-    staff_due = user.is_staff and (
-        force
-        or now - request.session.get(SESSION_SYNCED_AT, 0) >= STAFF_RECHECK_SECONDS
+    staff = session.get(SESSION_STAFF)
+    if staff is None:  # a session from before the flag was kept
+        staff = session[SESSION_STAFF] = request.user.is_staff
+    staff_due = staff and (
+        force or now - session.get(SESSION_SYNCED_AT, 0) >= STAFF_RECHECK_SECONDS
     )
     if not staff_due and tokens.get("expires_at", 0) > now + 30:
         return True
-    if not force and now - request.session.get(SESSION_REFRESH_FAILED, 0) < (
+    if not force and now - session.get(SESSION_REFRESH_FAILED, 0) < (
         REFRESH_RETRY_SECONDS
     ):
+        return True
+    user = request.user
+    if not user.is_authenticated or not user.cognito_sub:
+        session.pop(SESSION_TOKENS, None)
         return True
     return _refresh(request, tokens, user, force=force)
 
@@ -99,6 +113,7 @@ def _refresh(request, tokens, user, *, force: bool) -> bool:
         return False
     request.session[SESSION_TOKENS] = fresh.as_session()
     request.session[SESSION_SYNCED_AT] = time.time()
+    request.session[SESSION_STAFF] = synced.is_staff
     request.session.pop(SESSION_REFRESH_FAILED, None)
     request.user = synced
     return True

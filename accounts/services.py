@@ -35,6 +35,7 @@ from .cognito import (
     token_verify,
 )
 from .models import AbstractAddress, Address, User
+from .selectors import REVOCATION_CACHE_SECONDS, revocation_cache_key
 from .signals import user_email_verified
 from .tasks import account_exists_notice_send
 
@@ -242,6 +243,24 @@ def account_tokens_revoke(*, user: User) -> None:
     """Refuse every token and session issued to `user` until now (sign-out)."""
     user.tokens_revoke()
     User.objects.filter(pk=user.pk).update(tokens_revoked_at=user.tokens_revoked_at)
+    revocation_publish(user=user)
+
+
+def revocation_publish(*, user: User) -> None:
+    """
+    Put `user`'s saved revocation mark where every session checks it (the
+    shared cache, see selectors.user_revoked_mark). Should the cache be
+    away, its old entry lapses within REVOCATION_CACHE_SECONDS.
+    """
+    mark = user.tokens_revoked_at
+    try:
+        cache.set(
+            revocation_cache_key(user_id=user.pk),
+            mark.timestamp() if mark else 0.0,
+            timeout=REVOCATION_CACHE_SECONDS,
+        )
+    except Exception as exc:
+        logger.warning("Revocation mark not cached: %s", exc.__class__.__name__)
 
 
 def account_refresh_revoke(*, refresh_token: str) -> bool:
@@ -328,10 +347,13 @@ def user_sync(*, claims: dict, email_verified: bool = False) -> User:
     was_staff = user.is_staff
     user.is_superuser = admin_group in groups
     user.is_staff = user.is_superuser or staff_group in groups
-    if was_staff and not user.is_staff:
+    demoted = was_staff and not user.is_staff
+    if demoted:
         # Demoted: tokens issued while staff no longer count.
         user.tokens_revoke()
     user.save()
+    if demoted:
+        revocation_publish(user=user)
     mirrored = sorted(groups - {admin_group})
     user.groups.set([_django_group(name=name) for name in mirrored])
     if verified and user.email == email:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 
 from config import net
 
@@ -225,11 +226,19 @@ class TrackingContext:
         }
 
     def user_id(self) -> int | None:
-        # Only a user the request already loaded: never a query of our own.
+        # Only a user or session the request already loaded: never a query
+        # of our own. A cached page reads no user, but a signed-in
+        # session's check has read the session, which names the user.
         user = self.request.__dict__.get("_cached_user")
-        if user is not None and user.is_authenticated:
-            return user.pk
-        return None
+        if user is not None:
+            return user.pk if user.is_authenticated else None
+        session = getattr(self.request, "session", None)
+        if session is None or not session.accessed:
+            return None
+        try:
+            return int(session.get(SESSION_KEY))
+        except (TypeError, ValueError):
+            return None
 
     def set_cookies(self, response) -> None:
         if not self.cookie_mode:
