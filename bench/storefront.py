@@ -2,11 +2,14 @@
 Storefront throughput, latency and page weight.
 
 Seeds 10,000 products into a dedicated PostgreSQL database, serves the site
-with gunicorn on 127.0.0.1, drives each page with wrk and reports it as a
-ratio of a bare Django view served by the same server in the same run. Then
-loads each page in headless Chromium (phone and laptop, cold cache) and
-reports bytes transferred, JavaScript bytes, third-party requests, console
-errors, LCP and layout shift.
+with gunicorn on 127.0.0.1, drives each page with wrk (`Accept-Encoding:
+gzip`, as browsers ask) and reports it as a ratio of a bare Django view
+served by the same server in the same run, with no cookie. Each catalogue
+page is driven three ways: anonymous (no cookie), with a session and a
+non-empty cart, and signed in (a Cognito session with a cart). Then loads
+each page in headless Chromium (phone and laptop, cold cache) and reports
+bytes transferred, JavaScript bytes, third-party requests, console errors,
+LCP and layout shift.
 
     DATABASE=shop_bench .venv/bin/python bench/storefront.py [--products N]
 """
@@ -16,8 +19,10 @@ import os
 import shutil
 import statistics
 import sys
+import time
 import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,6 +31,8 @@ from bench import uncached  # noqa: E402
 from bench.common import bench_env, gunicorn, manage, recreate_database, wrk  # noqa: E402
 
 CSRF = "benchbenchbenchbenchbenchbench12"  # 32 characters: an unmasked secret
+PAGES = ("home", "category", "product", "search")
+GZIP = 'wrk.headers["Accept-Encoding"] = "gzip"\n'
 
 
 def page_urls(base: str, env: dict) -> dict:
@@ -48,7 +55,7 @@ def page_urls(base: str, env: dict) -> dict:
     }
 
 
-def cart_add_script(variant_id: int) -> str:
+def cart_add_script(variant_id: int, cookie: str = "") -> str:
     body = urllib.parse.urlencode(
         {"variant": variant_id, "quantity": 1, "csrfmiddlewaretoken": CSRF}
     )
@@ -56,32 +63,116 @@ def cart_add_script(variant_id: int) -> str:
         'wrk.method = "POST"\n'
         f'wrk.body = "{body}"\n'
         'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
-        f'wrk.headers["Cookie"] = "csrftoken={CSRF}"\n'
+        + cookie_script(f"csrftoken={CSRF}" + (f"; {cookie}" if cookie else ""))
     )
 
 
-def throughput(base: str, urls: dict, seconds: int, rounds: int) -> list[tuple]:
+def cookie_script(cookie: str = "") -> str:
+    """A wrk script sending what a browser sends: gzip, and `cookie`."""
+    return GZIP + (f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else "")
+
+
+def shopper_cookie(base: str, variant_id: int) -> str:
+    """The cookies of a shopper who has put `variant_id` in the cart."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(base + "/cart/").read()
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    body = urllib.parse.urlencode(
+        {"variant": variant_id, "quantity": 2, "csrfmiddlewaretoken": csrf}
+    ).encode()
+    opener.open(urllib.request.Request(base + "/cart/add/", data=body)).read()
+    cookies = {c.name: c.value for c in jar}
+    if "sessionid" not in cookies:
+        raise RuntimeError("adding to the cart set no session cookie")
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def member_cookie(variant_id: int) -> str:
+    """
+    The cookies of a signed-in shopper with a cart: a session as a Cognito
+    sign-in leaves it (tokens valid for a day), written through the
+    project's session engine (page_urls has set Django up).
+    """
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.module_loading import import_string
+
+    from accounts.middleware import (
+        SESSION_SIGNED_IN_AT,
+        SESSION_SYNCED_AT,
+        SESSION_TOKENS,
+    )
+    from accounts.models import User
+    from shop import services
+    from shop.models import ProductVariant
+
+    user, _ = User.objects.update_or_create(
+        email="bench-member@example.com",
+        defaults={"name": "Bench Member", "cognito_sub": "bench-member-sub"},
+    )
+    cart = services.cart_get(user=user, create=True)
+    cart.lines.all().delete()
+    services.cart_add(
+        cart=cart, variant=ProductVariant.objects.get(pk=variant_id), quantity=2
+    )
+    session = import_string(settings.SESSION_ENGINE + ".SessionStore")()
+    now = time.time()
+    session.update({
+        SESSION_KEY: str(user.pk),
+        BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+        HASH_SESSION_KEY: user.get_session_auth_hash(),
+        SESSION_TOKENS: {"access": "bench", "refresh": "bench", "expires_at": now + 86400},
+        SESSION_SIGNED_IN_AT: now,
+        SESSION_SYNCED_AT: now,
+        services.CART_SESSION_KEY: cart.pk,
+    })
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def throughput(
+    base: str, urls: dict, seconds: int, rounds: int, connections: int, *, only: str = ""
+) -> list[tuple]:
     """
     Each page is measured right after the bare view, `rounds` times; its
     ratio is the median of those paired ratios, so load from elsewhere on the
     machine moves both sides of each pair alike.
     """
-    targets = [(name, base + urls[name], "") for name in ("home", "category", "product", "search")]
-    targets.append(("cart add (POST)", base + "/cart/add/", cart_add_script(urls["variant"])))
-    return paired_throughput(base, targets, seconds, rounds)
+    shopper = shopper_cookie(base, urls["variant"])
+    member = member_cookie(urls["variant"])
+    targets = [("bare view, with a session", base + "/bench/bare", cookie_script(shopper))]
+    for label, cookie in (("", ""), (", session + cart", shopper), (", signed in", member)):
+        targets += [
+            (name + label, base + urls[name], cookie_script(cookie)) for name in PAGES
+        ]
+    targets.append(
+        ("cart add (POST)", base + "/cart/add/", cart_add_script(urls["variant"]))
+    )
+    targets = [target for target in targets if only in target[0]]
+    return paired_throughput(base, targets, seconds, rounds, connections=connections)
 
 
-def paired_throughput(base: str, targets, seconds: int, rounds: int) -> list[tuple]:
+def paired_throughput(
+    base: str,
+    targets,
+    seconds: int,
+    rounds: int,
+    *,
+    bare_script: str = GZIP,
+    connections: int = 8,
+) -> list[tuple]:
     """Each (name, url, wrk script) target right after the bare view, `rounds` times."""
     for _, url, script in targets:
-        if not script:
-            wrk(url, seconds=1)  # warm the caches
+        if "POST" not in script:
+            wrk(url, seconds=1, script=script, connections=connections)  # warm
     bare_runs, rows = [], []
     for name, url, script in targets:
         runs, ratios = [], []
         for _ in range(rounds):
-            bare = wrk(base + "/bench/bare", seconds=seconds)
-            result = wrk(url, seconds=seconds, script=script)
+            bare = wrk(base + "/bench/bare", seconds=seconds, script=bare_script,
+                       connections=connections)
+            result = wrk(url, seconds=seconds, script=script, connections=connections)
             bare_runs.append(bare)
             runs.append(result)
             ratios.append(result["rps"] / bare["rps"])
@@ -166,6 +257,11 @@ def main():
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--database", default=os.environ.get("DATABASE", "shop_bench"))
     parser.add_argument("--reuse", action="store_true", help="Keep an already seeded database.")
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--only", default="",
+                        help="Only the requests whose name holds this text (and the bare view).")
+    parser.add_argument("--no-weight", action="store_true", help="Skip the browser's page weights.")
     args = parser.parse_args()
     if args.uncached:
         return uncached.run(args)
@@ -176,16 +272,19 @@ def main():
         recreate_database(args.database)
     manage(env, "migrate", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
-    manage(env, "seed_demo", "--products", str(args.products), "--orders", "2000",
-           "--no-events", "-v0")
-    with gunicorn(env, args.port) as base:
+    if not args.reuse:
+        manage(env, "seed_demo", "--products", str(args.products), "--orders", "2000",
+               "--no-events", "-v0")
+    with gunicorn(env, args.port, workers=args.workers) as base:
         urls = page_urls(base, env)
-        rows = throughput(base, urls, args.seconds, args.rounds)
-        weights = page_weight(base, urls)
+        rows = throughput(base, urls, args.seconds, args.rounds, args.connections,
+                          only=args.only)
+        weights = [] if args.no_weight else page_weight(base, urls)
 
-    print(f"\nStorefront, {args.products} products, wrk -t2 -c16 -d{args.seconds}s, "
-          f"gunicorn -w3 on 127.0.0.1; medians of {args.rounds} rounds, each page "
-          "paired with a bare-view run\n")
+    print(f"\nStorefront, {args.products} products, wrk -t2 -c{args.connections} "
+          f"-d{args.seconds}s with Accept-Encoding: gzip, gunicorn -w{args.workers} on "
+          f"127.0.0.1; medians of {args.rounds} rounds, each request paired with a run "
+          "of the bare view (no cookie)\n")
     print("| request | req/s | p50 ms | p95 ms | errors | ratio to bare |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r, ratio in rows:
