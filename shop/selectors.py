@@ -167,12 +167,13 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
 
     PostgreSQL: up to SEARCH_CANDIDATES products matching the words (the
     GIN index over the weighted tsvector) or the exact SKU are read and
-    ranked with ts_rank (name > SKU > description) in one query, which
-    returns their ids only; the page's cards are a second query. Only when
-    no product matches the words themselves do names with a strict trigram
-    word similarity (the trigram GIN index) stand in, so "jaket" still finds
-    "Jacket" while "jacket" never brings in "Pocket Journal". A search that
-    finds nothing carries a close spelling that does, if there is one.
+    ranked with ts_rank (name > SKU > description), then by name, in one
+    query, which returns their ids only; the page's cards are a second
+    query. Only when no product matches the words themselves do names with
+    a strict trigram word similarity (the trigram GIN index) stand in,
+    closest first, so "jaket" still finds "Jacket" while "jacket" never
+    brings in "Pocket Journal". A search that finds nothing carries a close
+    spelling that does, if there is one.
     SQLite: plain containment on name, SKU and description, and no typo
     matching.
     """
@@ -190,33 +191,30 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
             | Q(pk__in=sku_match)
         )
         return _paginate(matches.order_by(*SORTS[filters.sort][1]), page)
-    ranked = list(_ranked(base, query, _search_candidates(base, query), filters.sort))
+    search_query = SearchQuery(query, search_type="websearch", config="english")
+    matches = base.filter(pk__in=_search_candidates(base, query)).annotate(
+        rank=SearchRank(F("search_vector"), search_query)
+    )
+    ranked = _ids(matches, filters.sort, "-rank", "name")
     if not ranked:
         typos = _trigram_candidates(base, query, TYPO_SIMILARITY)
         if typos:
-            ranked = list(
-                _ranked(base, query, typos, filters.sort).filter(
-                    similarity__gte=TYPO_SIMILARITY
-                )
+            matches = (
+                base.filter(pk__in=typos)
+                .annotate(similarity=TrigramStrictWordSimilarity(query, "name"))
+                .filter(similarity__gte=TYPO_SIMILARITY)
             )
+            ranked = _ids(matches, filters.sort, "-similarity", "name")
     listing = _ids_page(ranked, page)
     if not listing.count:
         listing.suggestion = _search_suggestion(base, query)
     return listing
 
 
-def _ranked(base: QuerySet, query: str, candidates, sort: str) -> QuerySet:
-    """The ids of `candidates` (ids, or a query of them) in the order of `sort`."""
-    search_query = SearchQuery(query, search_type="websearch", config="english")
-    queryset = base.filter(pk__in=candidates).annotate(
-        rank=SearchRank(F("search_vector"), search_query),
-        similarity=TrigramStrictWordSimilarity(query, "name"),
-    )
-    if sort == "featured":
-        queryset = queryset.order_by("-rank", "-similarity", "name")
-    else:
-        queryset = queryset.order_by(*SORTS[sort][1])
-    return queryset.values_list("pk", flat=True)
+def _ids(matches: QuerySet, sort: str, *best_first: str) -> list[int]:
+    """The ids of `matches`, in the order of `sort` ("featured": `best_first`)."""
+    order = best_first if sort == "featured" else SORTS[sort][1]
+    return list(matches.order_by(*order).values_list("pk", flat=True))
 
 
 def _ids_page(ids: list[int], page: int) -> ListingPage:
