@@ -164,8 +164,12 @@ CACHES["catalogue"] = {
 if not CATALOGUE_CACHE:
     CACHES["catalogue"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 
-# Database sessions, keys checked before they reach the database.
+# Sessions are written to the database and read from the "default" cache,
+# which they survive without (config/sessions.py); keys are checked first.
 SESSION_ENGINE = "config.sessions"
+# Longest a session's copy stays in the cache (the database keeps it for
+# SESSION_COOKIE_AGE): bounds what an outage of the cache can leave stale.
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=3600)
 SESSION_COOKIE_HTTPONLY = True
 # Messages (a line after a redirect) ride in their own cookie, never in the
 # session: a cached catalogue page need not read the session to know that
