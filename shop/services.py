@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -169,21 +170,57 @@ def _check_quantity(variant: ProductVariant, quantity: int) -> None:
         raise CartError(f"You can buy at most {MAX_LINE_QUANTITY} of one item.")
 
 
-@transaction.atomic
-def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartLine:
-    """Add `quantity` of `variant`, capped by stock; raises CartError."""
-    # Lock the cart row: two first adds of one variant (a double click)
-    # would otherwise both insert and one would break the unique constraint.
-    _cart_lock(cart)
-    line = CartLine.objects.filter(cart=cart, variant=variant).first()
-    new_quantity = quantity + (line.quantity if line else 0)
-    _check_quantity(variant, new_quantity)
-    if line:
-        line.quantity = new_quantity
-        line.save(update_fields=["quantity"])
-    else:
-        line = CartLine.objects.create(cart=cart, variant=variant, quantity=quantity)
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+def cart_line_check(*, variant: ProductVariant, quantity: int) -> None:
+    """Raise CartError unless a line of `quantity` of `variant` can be bought."""
+    _check_quantity(variant, quantity)
+
+
+class CartAdded(NamedTuple):
+    line: CartLine
+    # Units in the whole cart after the add, for the header: no query needed.
+    cart_count: int
+
+
+def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartAdded:
+    """
+    Add `quantity` of `variant`, capped by stock; raises CartError.
+
+    A cart not yet saved (a new visitor's, which no other request can know)
+    is saved with its first line.
+    """
+    if cart.pk is None:
+        _check_quantity(variant, quantity)
+        # Nothing is refused past the check: in a caller's transaction, no
+        # savepoint is needed.
+        with transaction.atomic(savepoint=False):
+            cart.save(force_insert=True)
+            line = CartLine.objects.create(
+                cart=cart, variant=variant, quantity=quantity
+            )
+        _cart_added(variant, quantity)
+        return CartAdded(line, quantity)
+    with transaction.atomic():
+        # Lock the cart row while marking it changed: two first adds of one
+        # variant (a double click) would otherwise both insert and one would
+        # break the unique constraint.
+        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+        lines = list(CartLine.objects.filter(cart=cart).order_by())
+        line = next((line for line in lines if line.variant_id == variant.pk), None)
+        new_quantity = quantity + (line.quantity if line else 0)
+        _check_quantity(variant, new_quantity)
+        if line:
+            line.quantity = new_quantity
+            line.save(update_fields=["quantity"])
+        else:
+            line = CartLine.objects.create(
+                cart=cart, variant=variant, quantity=quantity
+            )
+            lines.append(line)
+        _cart_added(variant, quantity)
+    return CartAdded(line, sum(line.quantity for line in lines))
+
+
+def _cart_added(variant: ProductVariant, quantity: int) -> None:
     event_record(
         name="add_to_cart",
         product_id=variant.product_id,
@@ -192,7 +229,6 @@ def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartLine:
         currency=settings.SHOP_CURRENCY,
         properties={"quantity": quantity},
     )
-    return line
 
 
 def cart_set_quantity(*, cart: Cart, line_id: int, quantity: int) -> CartLine | None:

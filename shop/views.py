@@ -24,10 +24,15 @@ from .forms import (
     ListingForm,
     OrderLookupForm,
 )
-from .models import CartLine, Category, Order, Product, ProductVariant
+from .models import CartLine, Order, Product, ProductVariant
 from .pagecache import catalogue_page, page_query
 from .payments import PaymentError, payment_providers
-from .sessions import session_cart, session_key_ensure
+from .sessions import (
+    cart_count_note,
+    session_cart,
+    session_cart_add,
+    session_key_ensure,
+)
 from .stripe_gateway import WebhookRejected, stripe_event_verify
 
 # The query parameters a listing page reads (ListingForm's and the page
@@ -65,13 +70,14 @@ def home(request):
 @require_GET
 def category(request, slug):
     version = catalogue_version()
-    category = catalogue_cached(
+    place = catalogue_cached(
         f"category:{slug}",
-        lambda: Category.objects.filter(slug=slug).select_related("parent").first(),
+        lambda: selectors.category_place(slug=slug),
         version=version,
     )
-    if category is None:
+    if place is None:
         raise Http404("No such category.")
+    category = place.category
 
     def context():
         # Parsed only when the page is rendered: a cached page is keyed on
@@ -83,20 +89,13 @@ def category(request, slug):
         listing = catalogue_cached(
             f"listing:{cache_key}",
             lambda: selectors.category_listing(
-                category=category, filters=filters, page=page
+                category=category, filters=filters, page=page, subtree=place.subtree
             ),
             version=version,
         )
-        nav = catalogue_cached(
-            f"category-nav:{category.pk}",
-            lambda: {
-                "breadcrumbs": category.ancestors(),
-                "subcategories": list(category.children.order_by("position", "name")),
-            },
-            version=version,
-        )
         return {
-            **nav,
+            "breadcrumbs": place.breadcrumbs,
+            "subcategories": place.subcategories,
             "category": category,
             "listing": listing,
             "form": form,
@@ -245,15 +244,19 @@ def cart_add(request):
         ProductVariant.objects.select_related("product"),
         pk=form.cleaned_data["variant"],
     )
+    quantity = form.cleaned_data["quantity"]
     try:
-        services.cart_add(
-            cart=_cart(request, create=True),
-            variant=variant,
-            quantity=form.cleaned_data["quantity"],
-        )
+        if request.user.is_authenticated:
+            cart = services.cart_get(user=request.user, create=True)
+            added = services.cart_add(cart=cart, variant=variant, quantity=quantity)
+        else:
+            added = session_cart_add(
+                request.session, variant=variant, quantity=quantity
+            )
     except services.CartError as exc:
         messages.error(request, str(exc))
         return redirect(variant.product)
+    cart_count_note(request, added.cart_count)
     messages.success(request, f"Added {variant} to your cart.")
     return redirect("shop:cart")
 

@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from shop.models import Cart
+from shop.services import CART_SESSION_KEY
 from tests.factories import (
     CategoryFactory,
     ImageFactory,
@@ -69,3 +71,42 @@ def test_cart_page_queries_do_not_grow_with_lines(client, django_assert_max_num_
         variant = VariantFactory(product=ProductFactory(name=f"Cup {i}"))
         client.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": 1})
     count_queries(client, reverse("shop:cart"), django_assert_max_num_queries, 6)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adding_to_the_cart_takes_a_few_queries_and_one_commit(
+    client, django_assert_max_num_queries
+):
+    variant = VariantFactory(stock=5)
+    other = VariantFactory(stock=5)
+
+    def add(variant, quantity):
+        response = client.post(
+            reverse("shop:cart_add"), {"variant": variant.pk, "quantity": quantity}
+        )
+        assert response.status_code == 302
+
+    # Each limit holds one query for the header's cart count, which a
+    # header can take from the add instead (shop.sessions.cart_count_noted).
+    # A new visitor: the variant read, then the cart, its line and the
+    # session written in one transaction.
+    with django_assert_max_num_queries(7) as first:
+        add(variant, 1)
+    # A cart that exists: the variant and the cart read, then the cart's row
+    # locked, its lines read and one line written; the session comes from
+    # the cache and is not written again.
+    with django_assert_max_num_queries(8) as again:
+        add(variant, 1)
+    with django_assert_max_num_queries(8) as another:
+        add(other, 3)
+
+    for captured in (first, again, another):
+        statements = [query["sql"] for query in captured]
+        assert statements.count("COMMIT") == 1
+    assert [s for s in statements if "django_session" in s] == []
+    cart = Cart.objects.get(session_key=client.session.session_key)
+    assert dict(cart.lines.values_list("variant_id", "quantity")) == {
+        variant.pk: 2,
+        other.pk: 3,
+    }
+    assert client.session[CART_SESSION_KEY] == cart.pk

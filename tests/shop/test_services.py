@@ -47,14 +47,14 @@ def test_cart_add_refuses_sold_out_and_inactive(cart):
 
 
 def test_cart_set_quantity_zero_removes_the_line(cart, variant):
-    line = services.cart_add(cart=cart, variant=variant, quantity=2)
+    line = services.cart_add(cart=cart, variant=variant, quantity=2).line
     services.cart_set_quantity(cart=cart, line_id=line.pk, quantity=0)
     assert not cart.lines.exists()
 
 
 def test_cart_line_of_another_cart_is_not_found(cart, variant):
     other = Cart.objects.create(session_key="o" * 32)
-    line = services.cart_add(cart=other, variant=variant, quantity=1)
+    line = services.cart_add(cart=other, variant=variant, quantity=1).line
     with pytest.raises(CartLine.DoesNotExist):
         services.cart_remove(cart=cart, line_id=line.pk)
     assert other.lines.count() == 1
