@@ -147,17 +147,62 @@ def _page_cards(queryset, start: int, stop: int) -> list:
     return list(_card_fields(queryset.filter(pk__in=page_ids)))
 
 
+@dataclass(frozen=True)
+class CategoryPlace:
+    """A category and what its page shows around its products."""
+
+    category: Category
+    breadcrumbs: list[Category]
+    subcategories: list[Category]
+    # The ids of the category and all its descendants.
+    subtree: list[int]
+
+
+def category_place(*, slug: str) -> CategoryPlace | None:
+    """The category `slug` and its place in the tree, in two queries."""
+    category = Category.objects.filter(slug=slug).select_related("parent").first()
+    if category is None:
+        return None
+    # Its ancestors (their slugs make up its path) and its subtree at once.
+    slugs = category.path.split("/")
+    related = list(
+        Category.objects.filter(
+            Q(slug__in=slugs) | category.descendant_filter()
+        ).order_by("position", "name")
+    )
+    by_slug = {c.slug: c for c in related}
+    below = category.path + "/"
+    return CategoryPlace(
+        category=category,
+        breadcrumbs=[by_slug[s] for s in slugs if s in by_slug],
+        subcategories=[c for c in related if c.parent_id == category.pk],
+        subtree=[
+            c.pk for c in related if c.pk == category.pk or c.path.startswith(below)
+        ],
+    )
+
+
 def category_listing(
-    *, category: Category, filters: ListingFilters, page: int
+    *,
+    category: Category,
+    filters: ListingFilters,
+    page: int,
+    subtree: list[int] | None = None,
 ) -> ListingPage:
-    """Active products of `category` and all its descendants."""
+    """
+    Active products of `category` and all its descendants (`subtree`: their
+    ids, when already read).
+    """
     # The ids as constants, not a subquery: the planner then reads a small
     # category from its own sort index, with estimates from its statistics.
-    ids = Category.objects.filter(category.descendant_filter()).values_list(
-        "pk", flat=True
-    )
+    if subtree is None:
+        subtree = list(
+            Category.objects.filter(category.descendant_filter()).values_list(
+                "pk", flat=True
+            )
+        )
     queryset = _filtered(Product.objects.available(), filters)
-    queryset = queryset.filter(category_id__in=list(ids))
+    queryset = queryset.filter(category_id__in=subtree)
     return _paginate(queryset.order_by(*SORTS[filters.sort][1]), page)
 
 
