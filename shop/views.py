@@ -27,7 +27,12 @@ from .forms import (
 from .models import CartLine, Order, Product, ProductVariant
 from .pagecache import catalogue_page, page_query
 from .payments import PaymentError, payment_providers
-from .sessions import session_cart, session_key_ensure
+from .sessions import (
+    cart_count_note,
+    session_cart,
+    session_cart_add,
+    session_key_ensure,
+)
 from .stripe_gateway import WebhookRejected, stripe_event_verify
 
 # The query parameters a listing page reads (ListingForm's and the page
@@ -239,15 +244,19 @@ def cart_add(request):
         ProductVariant.objects.select_related("product"),
         pk=form.cleaned_data["variant"],
     )
+    quantity = form.cleaned_data["quantity"]
     try:
-        services.cart_add(
-            cart=_cart(request, create=True),
-            variant=variant,
-            quantity=form.cleaned_data["quantity"],
-        )
+        if request.user.is_authenticated:
+            cart = services.cart_get(user=request.user, create=True)
+            added = services.cart_add(cart=cart, variant=variant, quantity=quantity)
+        else:
+            added = session_cart_add(
+                request.session, variant=variant, quantity=quantity
+            )
     except services.CartError as exc:
         messages.error(request, str(exc))
         return redirect(variant.product)
+    cart_count_note(request, added.cart_count)
     messages.success(request, f"Added {variant} to your cart.")
     return redirect("shop:cart")
 
