@@ -237,10 +237,15 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
         )
         return _paginate(matches.order_by(*SORTS[filters.sort][1]), page)
     search_query = SearchQuery(query, search_type="websearch", config="english")
-    matches = base.filter(pk__in=_search_candidates(base, query)).annotate(
-        rank=SearchRank(F("search_vector"), search_query)
+    rank = SearchRank(F("search_vector"), search_query)
+    # Ranked as read, in one query: the two parts' rows, sorted.
+    order = _order(filters.sort, "-rank", "name")
+    columns = list(dict.fromkeys(["pk", *(c.lstrip("-") for c in order)]))
+    words, sku = (
+        part.annotate(rank=rank).values_list(*columns)
+        for part in _search_candidates(base, query)
     )
-    ranked = _ids(matches, filters.sort, "-rank", "name")
+    ranked = [row[0] for row in words.union(sku).order_by(*order)]
     if not ranked:
         typos = _trigram_candidates(base, query, TYPO_SIMILARITY)
         if typos:
@@ -256,9 +261,17 @@ def product_search(*, query: str, filters: ListingFilters, page: int) -> Listing
     return listing
 
 
+def _order(sort: str, *best_first: str) -> list[str]:
+    """
+    The order of a search's results by `sort` ("featured": `best_first`),
+    then by id, so that equal results keep one order from page to page.
+    """
+    return [*(best_first if sort == "featured" else SORTS[sort][1]), "pk"]
+
+
 def _ids(matches: QuerySet, sort: str, *best_first: str) -> list[int]:
     """The ids of `matches`, in the order of `sort` ("featured": `best_first`)."""
-    order = best_first if sort == "featured" else SORTS[sort][1]
+    order = _order(sort, *best_first)
     return list(matches.order_by(*order).values_list("pk", flat=True))
 
 
@@ -281,18 +294,16 @@ def _ids_page(ids: list[int], page: int) -> ListingPage:
     )
 
 
-def _search_candidates(base: QuerySet, query: str) -> QuerySet:
+def _search_candidates(base: QuerySet, query: str) -> tuple[QuerySet, QuerySet]:
     """
-    A query of the ids of up to SEARCH_CANDIDATES + 1 products of `base`
-    matching the words of `query` (the GIN index) or its exact SKU (the
-    SKU index).
+    Up to SEARCH_CANDIDATES + 1 products of `base` matching the words of
+    `query` (the GIN index), and those with `query` as a SKU (the SKU
+    index).
     """
     search_query = SearchQuery(query, search_type="websearch", config="english")
-    words = base.filter(search_vector=search_query).values("pk")
-    sku = ProductVariant.objects.filter(sku__iexact=query, product__in=base).values(
-        "product_id"
-    )
-    return words.order_by()[: SEARCH_CANDIDATES + 1].union(sku.order_by())
+    words = base.filter(search_vector=search_query).order_by()
+    sku = ProductVariant.objects.filter(sku__iexact=query).values("product_id")
+    return words[: SEARCH_CANDIDATES + 1], base.filter(pk__in=sku).order_by()
 
 
 def _trigram_candidates(base: QuerySet, word: str, similarity: float) -> list[int]:
@@ -336,7 +347,8 @@ def _search_suggestion(base: QuerySet, query: str) -> str:
     if words == asked:
         return ""
     suggestion = " ".join(words)
-    return suggestion if _search_candidates(base, suggestion).exists() else ""
+    words, sku = _search_candidates(base, suggestion)
+    return suggestion if words.exists() or sku.exists() else ""
 
 
 def category_top(*, limit: int = 8) -> list[Category]:
