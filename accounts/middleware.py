@@ -6,9 +6,11 @@ groups, and honours the user's revocation mark.
 import logging
 import time
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 from .cognito import CognitoError, CognitoUnavailable, TokenError
 from .selectors import user_revoked_mark
@@ -121,12 +123,17 @@ def _refresh(request, tokens, user, *, force: bool) -> bool:
 
 class CognitoSessionMiddleware:
     """
-    Runs `session_check` on every request of a Cognito session: the new ID
-    token re-syncs the user, so removing someone from a group demotes them
-    here (staff within STAFF_RECHECK_SECONDS, and at once on a write in the
-    Django admin). A revoked refresh token signs the user out; Cognito being
-    unreachable leaves the session as it is and pauses refreshing for a
-    minute.
+    Runs `session_check` for every request of a Cognito session that reads
+    its user: the new ID token re-syncs the user, so removing someone from a
+    group demotes them here (staff within STAFF_RECHECK_SECONDS, and at once
+    on a write in the Django admin). A revoked refresh token signs the user
+    out; Cognito being unreachable leaves the session as it is and pauses
+    refreshing for a minute.
+
+    The check runs when the request first reads `request.user`, before the
+    user is used: a request that never does (a shared catalogue page, a
+    beacon) shows nothing of the user's, so it reads neither the session
+    nor the cache. A write in the Django admin is checked up front.
     """
 
     def __init__(self, get_response):
@@ -134,12 +141,24 @@ class CognitoSessionMiddleware:
         self._admin_prefix = None
 
     def __call__(self, request):
-        if request.session.get(SESSION_TOKENS):
-            if self._admin_prefix is None:
-                self._admin_prefix = reverse("admin:index")
-            force = request.method not in SAFE_METHODS and request.path.startswith(
-                self._admin_prefix
-            )
-            if not session_check(request, force=force) and force:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
+        if self._admin_prefix is None:
+            self._admin_prefix = reverse("admin:index")
+        if request.method not in SAFE_METHODS and request.path.startswith(
+            self._admin_prefix
+        ):
+            if not session_check(request, force=True):
                 raise PermissionDenied("Your staff access could not be confirmed.")
+            return self.get_response(request)
+        unchecked = request.user
+
+        def checked():
+            request.user = unchecked
+            session_check(request)
+            user = request.user  # signed out, re-synced, or as it was
+            user.is_authenticated  # noqa: B018 (loads a lazy user)
+            return getattr(user, "_wrapped", user)
+
+        request.user = SimpleLazyObject(checked)
         return self.get_response(request)
