@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core import signing
 
 from .selectors import cart_count
+from .sessions import cart_count_noted
 
 HEADER_COOKIE = "nw_header"
 _SALT = "shop.header"
@@ -39,10 +40,14 @@ ANONYMOUS = HeaderState()
 
 
 def header_state(request) -> HeaderState:
-    """The header's parts for the visitor of `request` (one cart query)."""
+    """
+    The header's parts for the visitor of `request`: one cart query, none
+    after a cart write that noted the new count.
+    """
     user = request.user
-    session_key = request.session.session_key
-    count = cart_count(user=user, session_key=session_key)
+    count = cart_count_noted(request)
+    if count is None:
+        count = cart_count(user=user, session_key=request.session.session_key)
     if not user.is_authenticated:
         return HeaderState(count=count)
     return HeaderState(
