@@ -37,13 +37,14 @@ from django.shortcuts import render
 
 from .cache import Cached, cache_lifetime, cached_once
 from .header import ANONYMOUS
+from .pagebody import PageBody
 
 CSRF_PLACEHOLDER = "csrf-token-placeholder-1f9c3a7e5b2d4c68"
 
 
 class PageStore:
     """
-    Rendered pages, bounded by size (characters, about bytes: HTML). A page
+    Rendered pages (PageBody), bounded by size (bytes of HTML). A page
     is fresh for its `timeout`, then kept `stale` seconds more as an
     expired entry (see shop.cache.cached_once).
     """
@@ -74,12 +75,14 @@ class PageStore:
             self._pages.move_to_end(key)
             return item[1]
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> PageBody | None:
         """The page of `key` while it is fresh."""
         entry = self.entry(key)
         return entry.value if entry is not None and entry.fresh else None
 
-    def set(self, key: str, body: str, *, timeout: float, stale: float = 0) -> None:
+    def set(
+        self, key: str, body: PageBody, *, timeout: float, stale: float = 0
+    ) -> None:
         limit = settings.SHOP_PAGE_CACHE_BYTES
         if len(body) > limit // 8:  # one page never crowds out the rest
             return
@@ -160,7 +163,7 @@ def catalogue_page(
     digest = hashlib.blake2b(variant.encode(), digest_size=12).hexdigest()
     full_key = f"page:{version}:{key}:{digest}"
 
-    def render_and_store() -> str | HttpResponse:
+    def render_and_store() -> PageBody | HttpResponse:
         response = render(
             _canonical(request, query),
             template,
@@ -173,7 +176,9 @@ def catalogue_page(
         )
         if response.status_code != 200:
             return response
-        body = response.content.decode(response.charset)
+        body = PageBody(
+            response.content.decode(response.charset), marker=CSRF_PLACEHOLDER
+        )
         pages.set(
             full_key,
             body,
@@ -188,6 +193,4 @@ def catalogue_page(
     )
     if isinstance(body, HttpResponse):
         return body
-    if CSRF_PLACEHOLDER in body:
-        body = body.replace(CSRF_PLACEHOLDER, get_token(request))
-    return HttpResponse(body)
+    return body.response(request, get_token(request) if body.has_token else "")

@@ -124,7 +124,9 @@ def test_no_personal_data_reaches_the_shared_cache(product):
 
     assert _header(ann) == HeaderState(count=7, name="Annika")
     assert _header(bob) == HeaderState(count=0, name="Bobby", staff=True)
-    cached = "".join(entry.value for _, entry in pages._pages.values())
+    cached = "".join(
+        entry.value.plain(CSRF_PLACEHOLDER).decode() for _, entry in pages._pages.values()
+    )
     assert cached and CSRF_PLACEHOLDER in cached
     for secret in ("Annika", "Bobby", ann_token, bob_token, 'data-count="7"'):
         assert secret not in cached
@@ -147,6 +149,8 @@ def test_a_shopper_is_served_the_cached_page_without_reading_the_session(
     with django_assert_num_queries(0):
         page = shopper.get(product.get_absolute_url())
     assert product.name in page.content.decode()
+    assert not page.wsgi_request.session.accessed  # not even from the cache
+    assert "_cached_user" not in page.wsgi_request.__dict__
 
 
 def test_a_waiting_message_shows_on_the_next_catalogue_page(client, product):
@@ -178,3 +182,50 @@ def test_the_page_cache_is_bounded_by_bytes(settings, product):
     for n in range(40):
         Client().get(f"/search/?q=product+{n}")
     assert 0 < pages.size <= 200_000
+
+
+def test_a_gzipped_cached_page_is_the_plain_page_with_its_own_token(product):
+    """
+    The cached page's gzip stream is assembled from parts compressed once:
+    it must decode (zlib, as every browser's inflate) to exactly the plain
+    page, with a working token of the visitor's own.
+    """
+    import gzip
+    import zlib
+
+    url = product.get_absolute_url()
+    Client().get(url)  # the shared page, cached
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    packed = browser.get(url)
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    html = gzip.decompress(packed.content).decode()
+    inflater = zlib.decompressobj(wbits=31)  # one gzip member, nothing left over
+    assert inflater.decompress(packed.content).decode() == html
+    assert inflater.eof and not inflater.unused_data
+    # About as small as compressing the whole page (the random name, and
+    # the tokens stored as they are, cost a few hundred bytes at most).
+    assert len(packed.content) < len(gzip.compress(html.encode())) + 400
+
+    token = TOKEN.search(html).group(1)
+    plain = Client().get(url).content.decode()
+    assert TOKEN.sub("", html) == TOKEN.sub("", plain)
+    assert token != TOKEN.search(plain).group(1)
+    assert html.count(token) == len(TOKEN.findall(html)) >= 2  # every form
+    added = browser.post(
+        reverse("shop:cart_add"),
+        {"variant": product.variants.first().pk, "quantity": 1, "csrfmiddlewaretoken": token},
+    )
+    assert added.status_code == 302
+    # Response lengths vary (BREACH), as with GZipMiddleware.
+    sizes = {len(browser.get(url).content) for _ in range(8)}
+    assert len(sizes) > 1
+
+
+def test_a_client_that_does_not_accept_gzip_gets_the_page_plain(product):
+    url = product.get_absolute_url()
+    Client().get(url)
+    page = Client(HTTP_ACCEPT_ENCODING="identity").get(url)
+    assert not page.has_header("Content-Encoding")
+    assert "Accept-Encoding" in page["Vary"]
+    assert product.name in page.content.decode()
