@@ -88,7 +88,7 @@ def shopper_cookie(base: str, variant_id: int) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def member_cookie(variant_id: int) -> str:
+def member_cookie(base: str, variant_id: int) -> str:
     """
     The cookies of a signed-in shopper with a cart: a session as a Cognito
     sign-in leaves it (tokens valid for a day), written through the
@@ -128,7 +128,16 @@ def member_cookie(variant_id: int) -> str:
         services.CART_SESSION_KEY: cart.pk,
     })
     session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    return browser_cookies(base, f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+
+
+def browser_cookies(base: str, cookie: str) -> str:
+    """`cookie` and what a browser would keep from a first page sent it."""
+    response = urllib.request.urlopen(
+        urllib.request.Request(base + "/cart/", headers={"Cookie": cookie})
+    )
+    kept = [header.split(";")[0] for header in response.headers.get_all("Set-Cookie") or []]
+    return "; ".join([cookie, *kept])
 
 
 def throughput(
@@ -140,7 +149,7 @@ def throughput(
     machine moves both sides of each pair alike.
     """
     shopper = shopper_cookie(base, urls["variant"])
-    member = member_cookie(urls["variant"])
+    member = member_cookie(base, urls["variant"])
     targets = [("bare view, with a session", base + "/bench/bare", cookie_script(shopper))]
     for label, cookie in (("", ""), (", session + cart", shopper), (", signed in", member)):
         targets += [
