@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from shop.cache import catalogue_version
 from shop.models import Cart
 from shop.services import CART_SESSION_KEY
 from tests.factories import (
@@ -110,3 +111,18 @@ def test_adding_to_the_cart_takes_a_few_queries_and_one_commit(
         other.pk: 3,
     }
     assert client.session[CART_SESSION_KEY] == cart.pk
+
+
+def test_adding_to_the_cart_leaves_the_catalogue_version_alone(
+    client, variant, monkeypatch
+):
+    # A bump would make every process render every catalogue page again.
+    before = catalogue_version()
+    bumps = []
+    monkeypatch.setattr("shop.cache._bump", lambda: bumps.append(1))
+    url = reverse("shop:cart_add")
+    for _ in range(2):
+        response = client.post(url, {"variant": variant.pk, "quantity": 1})
+        assert response.status_code == 302
+    assert bumps == []
+    assert catalogue_version() == before
