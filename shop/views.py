@@ -224,6 +224,7 @@ def search(request):
 def cart_detail(request):
     cart = _cart(request)
     context = selectors.cart_detail(cart=cart)
+    cart_count_note(request, context["count"])  # the header's, with no query
     return render(request, "shop/cart.html", {**context, "line_form": CartLineForm()})
 
 

@@ -229,3 +229,38 @@ def test_a_client_that_does_not_accept_gzip_gets_the_page_plain(product):
     assert not page.has_header("Content-Encoding")
     assert "Accept-Encoding" in page["Vary"]
     assert product.name in page.content.decode()
+
+
+def test_a_signed_in_shoppers_session_costs_no_query_until_a_page_reads_the_user(
+    product, django_assert_num_queries
+):
+    import time
+
+    from accounts.middleware import SESSION_SIGNED_IN_AT, SESSION_TOKENS
+    from accounts.models import User
+
+    shopper = Client()
+    user = User.objects.create_user(email="di@example.com", name="Di", cognito_sub="sub-di")
+    shopper.force_login(user)
+    session = shopper.session
+    session[SESSION_TOKENS] = {"access": "a", "refresh": "r", "expires_at": time.time() + 3600}
+    session[SESSION_SIGNED_IN_AT] = time.time()
+    session.save()
+    shopper.post(
+        reverse("shop:cart_add"), {"variant": product.variants.first().pk, "quantity": 2}
+    )
+    shopper.get(reverse("shop:cart"))  # where "Added ..." shows
+    Client().get(product.get_absolute_url())  # the shared page, cached
+
+    with django_assert_num_queries(0):
+        page = shopper.get(product.get_absolute_url())
+    assert not page.wsgi_request.session.accessed
+    assert _header(shopper) == HeaderState(count=2, name="Di")
+
+    # A page rendered for the shopper: the user, the cart and its lines,
+    # which also give the header's count (the session and the revocation
+    # mark come from the cache).
+    with django_assert_num_queries(3):
+        cart = shopper.get(reverse("shop:cart"))
+    assert cart.context["header"].count == 2
+    assert 'data-count="2"' in cart.content.decode()
