@@ -17,9 +17,11 @@ Each size's database is `<--database>_<size>` (shop_bench_10000, ...);
 seeding 100,000 products takes about 8 minutes, so seed once and `--reuse`.
 """
 
+import os
 import statistics
 import subprocess
 from contextlib import ExitStack
+from pathlib import Path
 
 from bench.common import bench_env, gunicorn, manage, recreate_database, wrk
 
@@ -85,15 +87,61 @@ def prepare(database: str, products: int, *, reuse: bool) -> None:
     _sql(database, "VACUUM (ANALYZE) shop_product, shop_productvariant")
 
 
+def server_cpu(port: int, database: str) -> float:
+    """
+    CPU seconds used so far by the gunicorn serving `port` and by the
+    PostgreSQL backends connected to `database`: a request's cost that
+    other work on a shared machine does not change much, unlike req/s.
+    """
+    pids = [
+        int(d.name)
+        for d in Path("/proc").iterdir()
+        if d.name.isdigit() and f"127.0.0.1:{port}".encode() in _read(d / "cmdline")
+    ]
+    pids += [
+        int(pid)
+        for pid in _sql(
+            database,
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"
+            " AND pid <> pg_backend_pid()",
+        ).split()
+    ]
+    ticks = 0
+    for pid in pids:
+        fields = _read(Path(f"/proc/{pid}/stat")).rsplit(b")", 1)[-1].split()
+        if fields:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
+
+
+def _driven(url: str, seconds: int, cpu) -> dict:
+    """wrk's figures for `url`, and the server CPU ms per request (`cpu()`)."""
+    before = cpu()
+    result = wrk(url, seconds=seconds, connections=CONNECTIONS, script=GZIP)
+    used = cpu() - before
+    return result | {"cpu_ms": 1000 * used / max(1, result["rps"] * seconds)}
+
+
 def measure(
-    servers: dict[int, str], urls: dict[int, dict], seconds: int, rounds: int
+    servers: dict[int, tuple[str, int, str]],
+    urls: dict[int, dict],
+    seconds: int,
+    rounds: int,
 ) -> dict:
     """
     runs[size][page]: the wrk results of each round; bare[size] likewise.
     In each round, each page is driven at every size in turn, each run
-    right after the bare view on the same server.
+    right after the bare view on the same server. `servers`: each size's
+    base URL, port and database.
     """
-    for size, base in servers.items():  # warm connections and imports
+    for size, (base, _, _) in servers.items():  # warm connections and imports
         wrk(base + "/bench/bare", seconds=1, connections=CONNECTIONS, script=GZIP)
         for url in urls[size].values():
             wrk(base + url, seconds=1, connections=CONNECTIONS, script=GZIP)
@@ -101,23 +149,13 @@ def measure(
     bare = {size: {page: [] for page in PAGES} for size in servers}
     for _ in range(rounds):
         for page in PAGES:
-            for size, base in servers.items():
-                bare[size][page].append(
-                    wrk(
-                        base + "/bench/bare",
-                        seconds=seconds,
-                        connections=CONNECTIONS,
-                        script=GZIP,
-                    )
-                )
-                runs[size][page].append(
-                    wrk(
-                        base + urls[size][page],
-                        seconds=seconds,
-                        connections=CONNECTIONS,
-                        script=GZIP,
-                    )
-                )
+            for size, (base, port, database) in servers.items():
+
+                def cpu(port=port, database=database):
+                    return server_cpu(port, database)
+
+                bare[size][page].append(_driven(base + "/bench/bare", seconds, cpu))
+                runs[size][page].append(_driven(base + urls[size][page], seconds, cpu))
     return {"runs": runs, "bare": bare}
 
 
@@ -131,9 +169,9 @@ def report(results: dict, sizes: list[int], seconds: int, rounds: int) -> None:
     )
     print(
         "| page | products | req/s | p50 ms | p95 ms | errors | ratio to bare "
-        f"| cost vs {smallest:,} |"
+        f"| cost vs {smallest:,} | server CPU ms/request |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for page in ("bare view", *PAGES):
         for size in sizes:
             if page == "bare view":
@@ -155,7 +193,7 @@ def report(results: dict, sizes: list[int], seconds: int, rounds: int) -> None:
             print(
                 f"| {page} | {size:,} | {med['rps']:.0f} | {med['p50']:.1f} | "
                 f"{med['p95']:.1f} | {sum(r['errors'] for r in series)} | "
-                f"{ratio:.3f} | {growth} |"
+                f"{ratio:.3f} | {growth} | {med['cpu_ms']:.1f} |"
             )
 
 
@@ -171,14 +209,11 @@ def run(args) -> None:
     urls = dict.fromkeys(sizes, pages)
     print(f"{', '.join(databases.values())}: {pages}")
     with ExitStack() as stack:
-        servers = {
-            size: stack.enter_context(
-                gunicorn(
-                    bench_env(databases[size], CATALOGUE_CACHE="false"),
-                    args.port + index,
-                )
-            )
-            for index, size in enumerate(sizes)
-        }
+        servers = {}
+        for index, size in enumerate(sizes):
+            port = args.port + index
+            env = bench_env(databases[size], CATALOGUE_CACHE="false")
+            base = stack.enter_context(gunicorn(env, port))
+            servers[size] = (base, port, databases[size])
         results = measure(servers, urls, args.seconds, args.rounds)
     report(results, sizes, args.seconds, args.rounds)
