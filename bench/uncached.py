@@ -12,9 +12,12 @@ every size in turn, so the sizes' figures come from the same minutes.
 
     .venv/bin/python bench/storefront.py --uncached --products 10000 100000
     .venv/bin/python bench/storefront.py --uncached --products 10000 100000 --reuse
+    .venv/bin/python -m bench.uncached expiry --database shop_bench_100000
 
 Each size's database is `<--database>_<size>` (shop_bench_10000, ...);
 seeding 100,000 products takes about 8 minutes, so seed once and `--reuse`.
+`expiry` drives a cached search page whose entries expire every 2 s, with
+and without expired entries served while one request renders them again.
 """
 
 import os
@@ -217,3 +220,55 @@ def run(args) -> None:
             servers[size] = (base, port, databases[size])
         results = measure(servers, urls, args.seconds, args.rounds)
     report(results, sizes, args.seconds, args.rounds)
+
+
+def expiry(database: str, port: int, seconds: int, rounds: int) -> None:
+    """
+    Cached pages that expire every 2 s: the search page driven with expired
+    entries served while one request renders them again (the default), and
+    with none served (SHOP_CACHE_STALE_SECONDS=0: every request that finds
+    the entry expired renders it), in paired rounds.
+    """
+    url = "/search/?q=shirt"
+    results = {"stale served": [], "none served": []}
+    for _ in range(rounds):
+        for name, stale in (("stale served", "60"), ("none served", "0")):
+            env = bench_env(
+                database, SHOP_CACHE_SECONDS="2", SHOP_CACHE_STALE_SECONDS=stale
+            )
+            with gunicorn(env, port) as base:
+                wrk(base + url, seconds=1, connections=CONNECTIONS, script=GZIP)
+                results[name].append(
+                    wrk(
+                        base + url,
+                        seconds=seconds,
+                        connections=CONNECTIONS,
+                        script=GZIP,
+                    )
+                )
+    print(
+        f"\nSearch page cached for 2 s, {database}, wrk -t2 -c{CONNECTIONS} "
+        f"-d{seconds}s, gunicorn -w3; medians of {rounds} rounds\n"
+    )
+    print("| expired entries | req/s | p50 ms | p95 ms | errors |")
+    print("|---|---:|---:|---:|---:|")
+    for name, runs in results.items():
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print(
+            f"| {name} | {med['rps']:.0f} | {med['p50']:.1f} | {med['p95']:.1f} | "
+            f"{sum(r['errors'] for r in runs)} |"
+        )
+
+
+if __name__ == "__main__":
+    # .venv/bin/python -m bench.uncached expiry --database shop_bench_100000
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Expiring cached pages.")
+    parser.add_argument("mode", choices=["expiry"])
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    expiry(args.database, args.port, args.seconds, args.rounds)
