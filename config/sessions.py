@@ -45,8 +45,9 @@ def _stale_add(key: str) -> None:
     if len(_stale) >= 10_000:
         # Copies cached before then have expired: nothing left to delete.
         oldest = now - settings.SESSION_CACHE_SECONDS
-        for old in [k for k, failed in _stale.items() if failed < oldest]:
-            del _stale[old]
+        for old, failed in list(_stale.items()):  # copied: threads share it
+            if failed < oldest:
+                _stale.pop(old, None)
     _stale[key] = now
 
 
