@@ -186,7 +186,8 @@ def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartAdded
     Add `quantity` of `variant`, capped by stock; raises CartError.
 
     A cart not yet saved (a new visitor's, which no other request can know)
-    is saved with its first line.
+    is saved with its first line. Raises Cart.DoesNotExist if `cart` is
+    gone (a cart named by its id alone, never read).
     """
     if cart.pk is None:
         _check_quantity(variant, quantity)
@@ -203,7 +204,8 @@ def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartAdded
         # Lock the cart row while marking it changed: two first adds of one
         # variant (a double click) would otherwise both insert and one would
         # break the unique constraint.
-        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+        if not Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now()):
+            raise Cart.DoesNotExist(f"No cart {cart.pk}.")
         lines = list(CartLine.objects.filter(cart=cart).order_by())
         line = next((line for line in lines if line.variant_id == variant.pk), None)
         new_quantity = quantity + (line.quantity if line else 0)

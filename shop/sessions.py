@@ -39,8 +39,15 @@ def session_cart_add(
     A visitor's first add writes the cart, its line and the session in one
     transaction: one commit, where making each on its own took four.
     """
-    session.get(services.CART_SESSION_KEY)  # loads it: a lapsed key is none
+    cart_id = session.get(services.CART_SESSION_KEY)  # a lapsed key is none
     if session.session_key:
+        if cart_id is not None:
+            # The session names its cart: the add's lock is its only read.
+            cart = Cart(pk=cart_id, session_key=session.session_key)
+            try:
+                return services.cart_add(cart=cart, variant=variant, quantity=quantity)
+            except Cart.DoesNotExist:
+                pass  # cleared away since: found or made again below
         cart = session_cart(session, create=True)
         return services.cart_add(cart=cart, variant=variant, quantity=quantity)
     # Refused before anything is written: the session row is written with

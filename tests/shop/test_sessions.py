@@ -51,3 +51,15 @@ def test_a_visitor_whose_session_lapsed_gets_a_new_one_with_the_cart(client):
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert key != "a" * 32
     assert Cart.objects.get(session_key=key).lines.get().variant_id == variant.pk
+
+
+def test_an_add_after_the_sessions_cart_was_cleared_away_makes_a_new_one(client):
+    variant = VariantFactory(stock=5)
+    _add(client, variant)
+    Cart.objects.all().delete()
+
+    assert _add(client, variant, 3).status_code == 302
+
+    cart = Cart.objects.get()
+    assert cart.lines.get().quantity == 3
+    assert client.session[CART_SESSION_KEY] == cart.pk
