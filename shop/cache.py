@@ -17,6 +17,7 @@ units sold). An expired entry is computed again by one request at a time:
 requests arriving meanwhile are served the expired entry (`cached_once`).
 """
 
+import hashlib
 import random
 import threading
 import time
@@ -237,6 +238,14 @@ def _claim(claim: str) -> bool:
         return True
 
 
+def _key_plain(key: str) -> str:
+    """`key`, or its digest if it holds what a cache key should not (a
+    shopper's search words: spaces, any script, any length)."""
+    if len(key) <= 200 and key.isascii() and key.isprintable() and " " not in key:
+        return key
+    return "h-" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
 def catalogue_cached(
     key: str, compute: Callable[[], Any], *, version: int | None = None
 ):
@@ -249,7 +258,7 @@ def catalogue_cached(
     if version == 0:
         return compute()
     store = caches["catalogue"]
-    full_key = f"catalogue:{version}:{key}"
+    full_key = f"catalogue:{version}:{_key_plain(key)}"
 
     def compute_and_store():
         value = compute()
