@@ -264,3 +264,24 @@ def test_a_signed_in_shoppers_session_costs_no_query_until_a_page_reads_the_user
         cart = shopper.get(reverse("shop:cart"))
     assert cart.context["header"].count == 2
     assert 'data-count="2"' in cart.content.decode()
+
+
+def test_the_form_token_of_a_cached_page_is_the_visitors_secret_freshly_masked(product):
+    from django.middleware.csrf import _unmask_cipher_token
+
+    url = product.get_absolute_url()
+    Client().get(url)  # the shared page, cached
+    visitor = Client(enforce_csrf_checks=True)
+    first = visitor.get(url)
+    secret = visitor.cookies["csrftoken"].value
+    tokens = {TOKEN.search(visitor.get(url).content.decode()).group(1) for _ in range(5)}
+    tokens.add(TOKEN.search(first.content.decode()).group(1))
+    assert len(tokens) == 6  # a new mask each time
+    assert {_unmask_cipher_token(token) for token in tokens} == {secret}
+    assert visitor.cookies["csrftoken"].value == secret  # the cookie stays
+    for token in tokens:
+        response = visitor.post(
+            reverse("shop:cart_add"),
+            {"variant": product.variants.first().pk, "quantity": 1, "csrfmiddlewaretoken": token},
+        )
+        assert response.status_code == 302
