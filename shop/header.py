@@ -49,10 +49,15 @@ def header_state(request) -> HeaderState:
     if count is None:
         count = cart_count(user=user, session_key=request.session.session_key)
     if not user.is_authenticated:
-        return HeaderState(count=count)
-    return HeaderState(
-        count=count, name=user.get_short_name() or "Account", staff=user.is_staff
-    )
+        state = HeaderState(count=count)
+    else:
+        state = HeaderState(
+            count=count, name=user.get_short_name() or "Account", staff=user.is_staff
+        )
+    # The middleware sets the cookie from it if it differs (a page rendered
+    # for the visitor corrects a cookie gone stale, say a lapsed session's).
+    request.header_state_known = state
+    return state
 
 
 def header_cookie_value(state: HeaderState) -> str:
@@ -77,11 +82,13 @@ class HeaderStateMiddleware:
 
     The parts change only on a write (adding to the cart, checking out,
     signing in or out, a group sync): a request that changed the session,
-    or a form post to a view that takes them. A visitor with a session and
-    no header cookie (the first request after the cookie was lost) gets
-    one too. Every other request, including every cached catalogue page,
-    passes with no work at all. Beacons and webhooks (views exempt from
-    CSRF, which a browser's forms never post to) are left alone.
+    or a form post to a view that takes them. A page rendered for the
+    visitor (the cart, checkout, accounts) has just worked them out, so it
+    corrects a cookie gone stale (a session that lapsed, say), and a
+    visitor with a session and no header cookie gets one. Every other
+    request, including every cached catalogue page, passes with no work at
+    all. Beacons and webhooks (views exempt from CSRF, which a browser's
+    forms never post to) are left alone.
     """
 
     def __init__(self, get_response):
@@ -101,7 +108,7 @@ class HeaderStateMiddleware:
         session = getattr(request, "session", None)
         if session is None:
             return False
-        if session.modified:
+        if getattr(request, "header_state_known", None) or session.modified:
             return True
         if request.method not in SAFE_METHODS:
             return getattr(request, "header_state_watch", False)
@@ -113,7 +120,7 @@ class HeaderStateMiddleware:
 
     @staticmethod
     def _write(request, response) -> None:
-        state = header_state(request)
+        state = getattr(request, "header_state_known", None) or header_state(request)
         sent = request.COOKIES.get(HEADER_COOKIE)
         if request.session.session_key is None:
             # No session (never made, or flushed at sign-out): the page's

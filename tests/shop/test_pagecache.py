@@ -285,3 +285,19 @@ def test_the_form_token_of_a_cached_page_is_the_visitors_secret_freshly_masked(p
             {"variant": product.variants.first().pk, "quantity": 1, "csrfmiddlewaretoken": token},
         )
         assert response.status_code == 302
+
+
+def test_a_page_rendered_for_the_visitor_corrects_a_stale_header_cookie(client, product):
+    from shop.header import header_cookie_value
+
+    client.post(
+        reverse("shop:cart_add"), {"variant": product.variants.first().pk, "quantity": 1}
+    )
+    assert _header(client) == HeaderState(count=1)
+    client.get(reverse("shop:cart"))  # where "Added ..." shows
+    # As if the cookie had outlived what it describes (a lapsed session).
+    client.cookies[HEADER_COOKIE] = header_cookie_value(HeaderState(count=9, name="Zed"))
+    client.get(product.get_absolute_url())  # a shared page: no work, no change
+    assert _header(client) == HeaderState(count=9, name="Zed")
+    client.get(reverse("shop:cart"))
+    assert _header(client) == HeaderState(count=1)
