@@ -162,12 +162,14 @@ def measure(
     return {"runs": runs, "bare": bare}
 
 
-def report(results: dict, sizes: list[int], seconds: int, rounds: int) -> None:
+def report(
+    results: dict, sizes: list[int], seconds: int, rounds: int, workers: int
+) -> None:
     runs, bare = results["runs"], results["bare"]
     smallest = sizes[0]
     print(
         f"\nListings uncached (CATALOGUE_CACHE=false), wrk -t2 -c{CONNECTIONS} "
-        f"-d{seconds}s with Accept-Encoding: gzip, gunicorn -w3 on 127.0.0.1; "
+        f"-d{seconds}s with Accept-Encoding: gzip, gunicorn -w{workers} on 127.0.0.1; "
         f"medians of {rounds} rounds, each run right after the bare view\n"
     )
     print(
@@ -216,10 +218,10 @@ def run(args) -> None:
         for index, size in enumerate(sizes):
             port = args.port + index
             env = bench_env(databases[size], CATALOGUE_CACHE="false")
-            base = stack.enter_context(gunicorn(env, port))
+            base = stack.enter_context(gunicorn(env, port, workers=args.workers))
             servers[size] = (base, port, databases[size])
         results = measure(servers, urls, args.seconds, args.rounds)
-    report(results, sizes, args.seconds, args.rounds)
+    report(results, sizes, args.seconds, args.rounds, args.workers)
 
 
 def expiry(database: str, port: int, seconds: int, rounds: int) -> None:
