@@ -130,3 +130,14 @@ def test_bulk_loads_analyze_the_tables_they_filled():
     after_seed = last_analyzed("shop_product")
     assert after_seed is not None and after_seed != before
     assert last_analyzed("shop_productvariant") is not None
+
+
+@pytest.mark.postgres
+def test_a_product_found_by_its_words_and_its_sku_is_listed_once():
+    VariantFactory(product=ProductFactory(name="Linen Shirt"), sku="LINEN")
+    VariantFactory(product=ProductFactory(name="Linen Scarf"), sku="SCARF-1")
+
+    found = selectors.product_search(query="linen", filters=ListingFilters(), page=1)
+
+    assert found.count == 2
+    assert sorted(p.name for p in found.products) == ["Linen Scarf", "Linen Shirt"]
