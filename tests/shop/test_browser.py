@@ -399,5 +399,12 @@ def test_the_header_shows_the_shoppers_own_parts_on_shared_pages(
         expect(bare.get_by_role("link", name="Sign in")).to_be_visible()
         bare.locator(".cart-link").click()
         expect(bare).to_have_url(live_server.url + "/cart/")
+        # Its form posts too: the page carries this visitor's CSRF token.
+        bare.goto(product)
+        variant = catalogue["variant"].pk
+        bare.locator(f'input[name="variant"][value="{variant}"]').check()
+        bare.get_by_role("button", name="Add to cart").click()
+        expect(bare).to_have_url(live_server.url + "/cart/")
+        expect(bare.locator(".cart-count")).to_have_attribute("data-count", "1")
         browser.close()
     assert problems == []
