@@ -2,7 +2,7 @@
  * The header's personal parts on a shared cached page (shop/header.py).
  *
  * Loaded in <head> without defer, so it runs before the page is painted. It
- * reads the header cookie and, as soon as the parser has added the header's
+ * marks the page as having JavaScript (the "js" class), then reads the header cookie and, as soon as the parser has added the header's
  * cart count, shows the visitor's own name, staff link and cart count. A
  * MutationObserver's callback runs before the browser renders again, so the
  * anonymous header is never painted for a signed-in shopper: no flash, and
@@ -11,6 +11,8 @@
  */
 (function () {
   "use strict";
+  // Pages lay out what shop.js will work from the first paint (shop.css).
+  document.documentElement.classList.add("js");
   var match = document.cookie.match(/(?:^|;\s*)nw_header=([^;]+)/);
   if (!match) return;
   var state;

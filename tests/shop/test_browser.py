@@ -357,6 +357,10 @@ def test_the_header_shows_the_shoppers_own_parts_on_shared_pages(
         assert painted and all(count == "0" for count, _ in painted)
 
         page.goto(product)
+        # The option picker is laid out from the first paint (the "js"
+        # class comes with the header script), so nothing moves.
+        _, shift = frames(page)
+        assert shift == 0
         page.locator('[data-option-picker] input[value="Navy"]').check()
         page.locator('[data-option-picker] input[value="L"]').check()
         page.get_by_label("Quantity").fill("2")
