@@ -2,8 +2,9 @@
  * The header's personal parts on a shared cached page (shop/header.py).
  *
  * Loaded in <head> without defer, so it runs before the page is painted. It
- * marks the page as having JavaScript (the "js" class), then reads the header cookie and, as soon as the parser has added the header's
- * cart count, shows the visitor's own name, staff link and cart count. A
+ * marks the page as having JavaScript (the "js" class), then reads the
+ * header cookie and, as soon as the parser has added the header's cart
+ * count, shows the visitor's own name, staff link and cart count. A
  * MutationObserver's callback runs before the browser renders again, so the
  * anonymous header is never painted for a signed-in shopper: no flash, and
  * no layout shift. Without this script (or without the cookie) the page
