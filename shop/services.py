@@ -2,7 +2,6 @@
 
 import logging
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -182,26 +181,6 @@ class CartAdded(NamedTuple):
     cart_count: int
 
 
-@contextmanager
-def cart_transaction():
-    """
-    A transaction for cart writes. When it is the outermost one, its commit
-    on PostgreSQL does not wait for the write-ahead log to reach the disk
-    (asynchronous commit, `synchronous_commit = off` for this transaction
-    alone): a database crash could lose the last fraction of a second of
-    cart writes (at most three times `wal_writer_delay`), never half of
-    one and never an order, whose transactions wait as always. Inside a
-    caller's transaction it changes nothing of how that commits.
-    """
-    connection = transaction.get_connection()
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
-
-
 def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartAdded:
     """
     Add `quantity` of `variant`, capped by stock; raises CartError.
@@ -221,7 +200,7 @@ def cart_add(*, cart: Cart, variant: ProductVariant, quantity: int) -> CartAdded
             )
         _cart_added(variant, quantity)
         return CartAdded(line, quantity)
-    with cart_transaction():
+    with transaction.atomic():
         # Lock the cart row while marking it changed: two first adds of one
         # variant (a double click) would otherwise both insert and one would
         # break the unique constraint.

@@ -8,6 +8,7 @@ shop's `user_logged_in` receiver finds the cart by that id to merge it.
 """
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 
 from . import services
 from .models import Cart, ProductVariant
@@ -53,7 +54,7 @@ def session_cart_add(
     # the cart's id, once, in the cart's transaction.
     services.cart_line_check(variant=variant, quantity=quantity)
     key = session._get_or_create_session_key()  # drawn, not yet saved
-    with services.cart_transaction():
+    with transaction.atomic():
         added = services.cart_add(
             cart=Cart(session_key=key), variant=variant, quantity=quantity
         )

@@ -197,39 +197,3 @@ def test_product_index_refresh_denormalises_price_and_stock():
     VariantFactory(product=product, price=Decimal("30.00"), stock=1)
     product.refresh_from_db()
     assert product.in_stock is True
-
-
-def _synchronous_commit() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        return cursor.fetchone()[0]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_only_an_outermost_cart_transaction_commits_without_waiting(postgres_only):
-    with services.cart_transaction():
-        assert _synchronous_commit() == "off"
-    assert _synchronous_commit() == "on"  # that transaction's alone
-    with transaction.atomic():  # a caller's transaction (an order's, say)
-        with services.cart_transaction():
-            assert _synchronous_commit() == "on"
-        assert _synchronous_commit() == "on"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_placing_an_order_waits_for_its_commit(postgres_only, variant):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from tests.factories import checkout_details
-
-    cart = Cart.objects.create(session_key="w" * 32)
-    services.cart_add(cart=cart, variant=variant, quantity=1)
-    with CaptureQueriesContext(connection) as placed:
-        services.order_place(
-            cart=cart, details=checkout_details(), checkout_token="sync-" + "x" * 20
-        )
-    assert not [q for q in placed.captured_queries if "synchronous_commit" in q["sql"]]
-    assert _synchronous_commit() == "on"
