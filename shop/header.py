@@ -34,7 +34,6 @@ class HeaderState:
     staff: bool = False
 
 
-
 # What a shared page's header shows until the header script has run.
 ANONYMOUS = HeaderState()
 
@@ -143,5 +142,3 @@ class HeaderStateMiddleware:
                 samesite=settings.SESSION_COOKIE_SAMESITE,
                 httponly=False,  # read by the header script
             )
-
-
