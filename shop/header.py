@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 
+from accounts.middleware import SAFE_METHODS
+
 from .selectors import cart_count
 from .sessions import cart_count_noted
 
 HEADER_COOKIE = "nw_header"
 _SALT = "shop.header"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 @dataclass(frozen=True, slots=True)
