@@ -65,7 +65,7 @@ ROUTES = [
 
 
 class DemoStep(NamedTuple):
-    """One page or action of a demo visit (as `shop.demo.VisitStep`)."""
+    """One page or action of a demo visit, on the site's own URLs."""
 
     at: datetime
     action: str  # page, product, search, add, checkout or purchase
@@ -80,7 +80,7 @@ class DemoStep(NamedTuple):
 
 
 class DemoVisit(NamedTuple):
-    """One demo session (as `shop.demo.Visit`): its steps in time order."""
+    """One demo session: its visitor, whether a bot, and its steps in order."""
 
     number: int
     visitor: int

@@ -4,9 +4,9 @@ made its orders and left its abandoned carts.
 
 Everything is generated locally (images are small SVG files) from a seeded
 random generator, so running it twice produces the same rows and the second
-run adds nothing. `demo_visits_build` returns each visit as plain records
-on the site's own URLs, from which the demo clickstream is made
-(`analytics/demo.py`): orders and events tell one story.
+run adds nothing. `demo_visits_build` returns each visit as the demo
+clickstream's `DemoVisit` record, on the site's own URLs, from which
+`analytics/demo.py` makes its events: orders and events tell one story.
 """
 
 import random
@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -25,6 +24,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.services import DEMO_ACCOUNTS
+from analytics.demo import DemoStep, DemoVisit
 from config.days import shop_zone
 
 from .models import (
@@ -538,31 +538,6 @@ SHOPPER_EVERY = 120
 VISITORS_PER_VISIT = 0.4
 
 
-class VisitStep(NamedTuple):
-    """One page or action of a demo visit, on the site's own URLs."""
-
-    at: datetime
-    action: str  # page, product, search, add, checkout or purchase
-    path: str
-    product_id: int | None = None
-    variant_id: int | None = None
-    order_id: int | None = None
-    value: Decimal | None = None
-    quantity: int = 0
-    query: str = ""
-    results: int = 0
-
-
-class Visit(NamedTuple):
-    """One demo session: its visitor, whether a bot, and its steps in order."""
-
-    number: int
-    visitor: int
-    user_id: int | None
-    bot: bool
-    steps: list[VisitStep]
-
-
 @dataclass(frozen=True)
 class _OrderDraw:
     """One demo order's random values, bar the street number."""
@@ -583,9 +558,9 @@ class _Walk:
         self.rng, self.at, self.steps = rng, at, []
         self.viewed: list[ProductVariant] = []
 
-    def go(self, action: str, path: str, **fields) -> VisitStep:
+    def go(self, action: str, path: str, **fields) -> DemoStep:
         self.at += timedelta(seconds=self.rng.randint(5, 90))
-        step = VisitStep(self.at, action, path, **fields)
+        step = DemoStep(self.at, action, path, **fields)
         self.steps.append(step)
         return step
 
@@ -758,7 +733,7 @@ def _orders_create(
 
 
 @transaction.atomic
-def _carts_create(*, carts: dict[str, list[VisitStep]]) -> None:
+def _carts_create(*, carts: dict[str, list[DemoStep]]) -> None:
     """
     The carts that visits filled and left: one per visit, keyed by a
     "demo-" session key (no real session key has a dash), replaced each run.
@@ -825,7 +800,7 @@ def demo_visits_build(
     days: int = 182,
     seed: int = 7,
     progress: Progress = _noop,
-) -> list[Visit]:
+) -> list[DemoVisit]:
     """
     Simulate about `visits` visits over the last `days` days, `orders` of
     which view, add to the cart, check out and buy: each such visit is one
@@ -920,7 +895,7 @@ def demo_visits_build(
             carts[f"demo-{seed}-{number}"] = [
                 s for s in walk.steps if s.action == "add"
             ]
-        made.append(Visit(number, visitor, user.pk if user else None, bot, walk.steps))
+        made.append(DemoVisit(number, visitor, user.pk if user else None, bot, walk.steps))
     _orders_create(orders=new_orders, lines=new_lines)
     Order.objects.bulk_update(moved, ["created_at", "updated_at"], batch_size=1000)
     _carts_create(carts=carts)

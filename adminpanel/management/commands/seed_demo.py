@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from adminpanel.jobs import job_run_now
 from adminpanel.models import JobRun
 from adminpanel.pipeline import analytics_rollup_run
-from analytics.demo import DemoStep, DemoVisit, clickstream_generate
+from analytics.demo import clickstream_generate
 from shop.demo import demo_catalogue_build, demo_visits_build
 
 # Twice the longest preset (90 days), and the day it started.
@@ -96,10 +96,7 @@ class Command(BaseCommand):
 
     def _clickstream(self, visits, seed):
         made = clickstream_generate(
-            visits=[
-                DemoVisit(*visit[:-1], [DemoStep(*step) for step in visit.steps])
-                for visit in visits
-            ],
+            visits=visits,
             seed=seed,
             stdout=self.stdout if self.verbosity > 0 else None,
         )
