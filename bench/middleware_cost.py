@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env  # noqa: E402
+from bench.common import bench_env, gunicorn  # noqa: E402
 
 # Timestamps of the marks passed by the request being measured, in order:
 # ("in", i, t) on the way in and ("out", i, t) on the way out.
@@ -82,9 +82,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--database", default=os.environ.get("DATABASE", "shop_bench"))
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--port", type=int, default=8096, help="for the cookies' server")
     args = parser.parse_args()
 
-    os.environ.update(bench_env(args.database, DJANGO_ALLOWED_HOSTS="*"))
+    env = bench_env(args.database, DJANGO_ALLOWED_HOSTS="*")
+    os.environ.update(env)
     import django
 
     django.setup()
@@ -103,7 +105,7 @@ def main():
     with override_settings(MIDDLEWARE=timed_stack(middleware)):
         visitors = {"no cookie": Client(HTTP_ACCEPT_ENCODING="gzip")}
         columns = {}
-        with _live_server() as base:
+        with gunicorn(env, args.port) as base:  # sets the cookies, as a browser gets them
             cookies = {
                 "session + cart": shopper_cookie(base, urls["variant"]),
                 "signed in": member_cookie(base, urls["variant"]),
@@ -135,27 +137,6 @@ def main():
             cells.append(f"{value:.0f}")
         print(f"| {name} | " + " | ".join(cells) + " |")
     print(f"\n(an empty stack's bare view, marks included: {overhead:.0f} µs)")
-
-
-class _live_server:
-    """The project on a thread, for the requests that set cookies."""
-
-    def __enter__(self):
-        import threading
-        from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-        from django.core.wsgi import get_wsgi_application
-
-        class Quiet(WSGIRequestHandler):
-            def log_message(self, *args):
-                pass
-
-        self.server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=Quiet)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
 
 
 if __name__ == "__main__":
